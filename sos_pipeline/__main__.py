@@ -1,0 +1,3 @@
+from sos_pipeline.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""`sos-pipeline`: the coordinator's commands (warehouse.md, "Commands").
+
+`refresh` runs the same Dagster jobs the UI and the schedule run, in this process,
+recorded in the persistent DAGSTER_HOME so they show in the UI's run history.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from sos_pipeline import config
+
+
+def _dagster_home() -> None:
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        home = str(config.REPO_ROOT / ".dagster_home")
+        os.environ["DAGSTER_HOME"] = home
+    Path(home).mkdir(parents=True, exist_ok=True)
+
+
+def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
+    """Take the inbox, load every queued delivery, publish. Returns the exit code."""
+    if data_dir is not None:
+        os.environ["SOS_DATA_DIR"] = str(data_dir)
+    _dagster_home()
+    import duckdb
+    from dagster import DagsterInstance
+
+    from sos_pipeline.definitions import build_definitions
+    from sos_pipeline.ingest.intake import pending_list
+    from sos_pipeline.warehouse.db import writer_lock
+
+    out = (lambda *a: None) if quiet else print
+    config.pseudonym_key()  # refuse early in production without a key; say so with the demo key
+    defs = build_definitions()
+    paths = config.paths().ensure()
+    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    t0 = time.monotonic()
+    failed: list[str] = []
+    instance = DagsterInstance.get()
+    intake, refresh_job, publish_job = (defs.resolve_job_def(n) for n in ("intake", "refresh", "publish"))
+    load_selection = [k for k in refresh_job.asset_layer.executable_asset_keys
+                      if k.path[-1] in ("staged_delivery", "core_delivery")]
+    with writer_lock(paths):
+        r = intake.execute_in_process(instance=instance, raise_on_error=False,
+                                      tags={"sos/trigger": "cli"})
+        if not r.success:
+            failed.append("intake")
+        seen = set()
+        while True:
+            queue = [p for p in pending_list(paths) if p.seq not in seen]
+            if not queue:
+                break
+            p = queue[0]
+            seen.add(p.seq)
+            r = refresh_job.execute_in_process(
+                instance=instance, partition_key=p.partition, asset_selection=load_selection,
+                raise_on_error=False, tags={"sos/delivery": p.delivery, "sos/trigger": "cli"})
+            if any(q.seq == p.seq for q in pending_list(paths)):  # neither loaded nor rejected
+                failed.append(f"{p.delivery} ({p.partition}): run {r.run_id} failed; it stays queued")
+        r = publish_job.execute_in_process(instance=instance, raise_on_error=False,
+                                           tags={"sos/trigger": "cli"})
+        if not r.success:
+            failed.append("publish")
+    elapsed = time.monotonic() - t0
+
+    if paths.published.exists():
+        con = duckdb.connect(str(paths.published), read_only=True)
+        try:
+            rows = con.execute(
+                "SELECT delivery, status, coalesce(reason, ''), warnings FROM audit.deliveries "
+                "WHERE processed_at >= ? ORDER BY status, delivery, processed_at", [started]).fetchall()
+        finally:
+            con.close()
+    else:
+        rows = []
+    by = {}
+    for d, s, reason, w in rows:
+        by.setdefault(s, []).append((d, reason, w))
+    out(f"\nRefresh finished in {elapsed:.1f} s.")
+    for status in ("accepted", "superseded", "unchanged", "rejected"):
+        items = by.get(status, [])
+        out(f"  {status:<10} {len(items)}")
+        if status in ("rejected", "superseded"):
+            for d, reason, _ in items:
+                out(f"      {d}: {reason}")
+    warned = [(d, w) for d, _, w in by.get("accepted", []) if w]
+    if warned:
+        out(f"  accepted with warnings: {', '.join(f'{d} ({w})' for d, w in warned[:10])}"
+            + (" ..." if len(warned) > 10 else ""))
+    if by.get("rejected"):
+        out(f"  Rejection reports: {paths.quarantine}/<delivery>/REPORT.md")
+    out(f"\nPublished warehouse: {paths.published}")
+    out(f"Open the Dagster UI:  DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
+        f"{Path(sys.executable).parent / 'dagster'} dev -w {config.REPO_ROOT / 'workspace.yaml'}")
+    if failed:
+        print("\nThe refresh itself failed:", *failed, sep="\n  ", file=sys.stderr)
+        return 1
+    return 0
+
+
+def sample_data(data_dir: Path | None = None) -> int:
+    from sos_pipeline.sample.generator import generate
+
+    paths = (config.Paths(data_dir) if data_dir else config.paths()).ensure()
+    summary = generate(paths.inbox)
+    n = len(summary.get("written", summary.get("deliveries", [])))
+    print(f"Wrote {n} sample deliveries into {paths.inbox}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sos-pipeline", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, help="SOS_DATA_DIR (default: the repository's data/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("refresh", help="take the inbox, validate, load, publish")
+    sub.add_parser("sample-data", help="write the shipped sample deliveries into the inbox")
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        os.environ["SOS_DATA_DIR"] = str(args.data_dir.resolve())
+    try:
+        if args.command == "refresh":
+            return refresh()
+        return sample_data()
+    except config.ConfigError as exc:
+        print(f"sos-pipeline: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from sos_pipeline.reference import ReferenceError
+        from sos_pipeline.warehouse.db import WriterBusy
+
+        if isinstance(exc, (ReferenceError, WriterBusy)):
+            print(f"sos-pipeline: {exc}", file=sys.stderr)
+            return 2
+        raise

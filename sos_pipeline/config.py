@@ -1,0 +1,81 @@
+"""Where things are, and the pseudonym key (warehouse.md, "Folders")."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_REFERENCE = Path(__file__).resolve().parent / "reference"
+
+# The demo key: fine for the sample data, never for real deliveries.
+DEMO_KEY = "sos-pipeline-demo-key-not-for-real-data"
+
+
+class ConfigError(RuntimeError):
+    """The installation is not set up so that the pipeline may run."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    data: Path
+
+    @property
+    def inbox(self) -> Path: return self.data / "inbox"
+    @property
+    def archive(self) -> Path: return self.data / "archive"
+    @property
+    def quarantine(self) -> Path: return self.data / "quarantine"
+    @property
+    def reference(self) -> Path: return self.data / "reference"
+    @property
+    def reports(self) -> Path: return self.data / "reports"
+    @property
+    def published(self) -> Path: return self.data / "warehouse.duckdb"
+    @property
+    def work(self) -> Path: return self.data / ".work"
+    @property
+    def working_db(self) -> Path: return self.work / "warehouse.duckdb"
+    @property
+    def pending(self) -> Path: return self.work / "pending"
+    @property
+    def lock(self) -> Path: return self.work / "writer.lock"
+
+    def ensure(self) -> "Paths":
+        for p in (self.inbox, self.archive, self.quarantine, self.reports, self.pending):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SOS_DATA_DIR") or REPO_ROOT / "data").resolve()
+
+
+def paths() -> Paths:
+    return Paths(data_dir())
+
+
+_warned = False
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key for refs. Unset: the demo key, said loudly; in production: refuse."""
+    global _warned
+    key = os.environ.get("SOS_PSEUDONYM_KEY", "")
+    if key:
+        return key.encode("utf-8")
+    if os.environ.get("SOS_ENV", "").lower() == "production":
+        raise ConfigError(
+            "SOS_ENV=production but SOS_PSEUDONYM_KEY is not set: refusing to run. "
+            "Set SOS_PSEUDONYM_KEY to the organisation's secret (never store it with the warehouse).")
+    if not _warned:
+        print("WARNING: SOS_PSEUDONYM_KEY is not set; using the DEMO pseudonym key. "
+              "Pseudonyms made with it are NOT secret. Set SOS_PSEUDONYM_KEY for real data.",
+              file=sys.stderr)
+        _warned = True
+    return DEMO_KEY.encode("utf-8")
+
+
+def using_demo_key() -> bool:
+    return not os.environ.get("SOS_PSEUDONYM_KEY")

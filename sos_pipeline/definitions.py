@@ -1,0 +1,41 @@
+"""The Dagster code location: `dagster dev -w workspace.yaml` loads this module.
+
+Loading must stay fast: no great_expectations, no pandas at import.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from sos_pipeline import config, reference
+from sos_pipeline.defs import automation, ingest, publish
+from sos_pipeline.defs.partitions import delivery_partitions
+from sos_pipeline.defs.resources import Warehouse
+
+
+def build_definitions(data_dir: str | None = None) -> dg.Definitions:
+    data_dir = str(data_dir or config.data_dir())
+    ref = reference.load(Path(data_dir))  # strict: a bad file stops here
+    partitions = delivery_partitions(ref)
+    archived, staged, checks, core = ingest.build(partitions)
+    warehouse = publish.build(core)
+    assets = [archived, staged, core, warehouse]
+    intake_job = dg.define_asset_job(
+        "intake", selection=[archived],
+        description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
+    refresh_job = dg.define_asset_job(
+        "refresh", selection=dg.AssetSelection.assets(*assets), partitions_def=partitions,
+        description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
+                    "delivery, validate it (blocking checks), load it into core, publish.")
+    publish_job = dg.define_asset_job("publish", selection=[warehouse],
+                                      description="Publish the working warehouse as warehouse.duckdb.")
+    load_selection = [staged.key, core.key]
+    sensor, schedule = automation.build(load_selection, [intake_job, refresh_job, publish_job])
+    return dg.Definitions(
+        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, publish_job],
+        sensors=[sensor], schedules=[schedule],
+        resources={"warehouse": Warehouse(data_dir=data_dir)})
+
+
+defs = build_definitions()

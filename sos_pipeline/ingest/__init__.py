@@ -1,0 +1,1 @@
+"""From a file in the inbox to typed, pseudonymised tables (exports.md)."""

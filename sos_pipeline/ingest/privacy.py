@@ -1,0 +1,104 @@
+"""The privacy gate (exports.md, "Privacy"): header and cell scans run before anything is written.
+
+A hit names table, row and column, never the value.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+
+from sos_pipeline.findings import ERROR, Finding
+
+# Header words that look like personal data, Latvian and English, compared after
+# folding case and diacritics and turning separators into spaces.
+_PII_HEADER_WORDS = {
+    "vards", "uzvards", "personas kods", "pers kods", "pk", "adrese", "dzivesvieta",
+    "talrunis", "talr", "telefons", "tel", "mobilais", "e pasts", "epasts", "e mail", "email",
+    "mail", "name", "first name", "last name", "surname", "full name", "given name",
+    "family name", "personal code", "person code", "personal id", "id code", "address",
+    "street", "phone", "telephone", "mobile", "birth date", "date of birth", "dzimsanas datums",
+    "ssn", "passport", "pase",
+}
+# Words that make a header personal wherever they appear in it (e.g. "mother_name").
+_PII_HEADER_PARTS = ("vards", "uzvards", "personas kods", "adrese", "talrunis", "e pasts",
+                     "email", "e mail", "name", "surname", "address", "phone", "personal code")
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics, separators to single spaces: 'E-pasts' -> 'e pasts'."""
+    text = unicodedata.normalize("NFKD", text.strip().lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.split(r"[\s_\-.:/]+", text)).strip()
+
+
+def is_pii_header(header: str) -> bool:
+    f = fold(header)
+    if f in _PII_HEADER_WORDS:
+        return True
+    padded = f" {f} "
+    return any(f" {part} " in padded for part in _PII_HEADER_PARTS)
+
+
+# Latvian personal code: DDMMYY-CNNNN (hyphen optional), a real date, C the century digit 0-2.
+_OLD_CODE = re.compile(r"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-2])([0-9]{4})(?![0-9])")
+# The newer code: 32NNNN-NNNNN (hyphen optional).
+_NEW_CODE = re.compile(r"(?<![0-9])32[0-9]{4}-?[0-9]{5}(?![0-9])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# Latvian phone: 8 digits starting 2 (mobile) or 6 (fixed), optional +371/00371,
+# written together or grouped by spaces (2912 3456, 29 123 456).
+_PHONE = re.compile(
+    r"(?<![\w\-./])(?:(?:\+|00)\s?371[\s\-]?)?[26](?:[0-9]{7}|[0-9]{3} [0-9]{4}|[0-9] [0-9]{3} [0-9]{3})(?![\w\-/]|\.[0-9])")
+
+
+def _real_date(dd: str, mm: str, yy: str, century: str) -> bool:
+    year = {"0": 1800, "1": 1900, "2": 2000}[century] + int(yy)
+    try:
+        dt.date(year, int(mm), int(dd))
+    except ValueError:
+        return False
+    return True
+
+
+def cell_hit(text: str) -> str | None:
+    """The privacy rule a cell's text breaks, or None."""
+    if not text or len(text) < 6:
+        return None
+    for m in _OLD_CODE.finditer(text):
+        if _real_date(*m.groups()[:4]):
+            return "privacy.personal_code"
+    if _NEW_CODE.search(text):
+        return "privacy.personal_code"
+    if "@" in text and _EMAIL.search(text):
+        return "privacy.email"
+    if _PHONE.search(text):
+        return "privacy.phone"
+    return None
+
+
+_WHAT = {"privacy.personal_code": "a Latvian personal code",
+         "privacy.email": "an e-mail address", "privacy.phone": "a Latvian phone number"}
+
+
+def scan_headers(table: str, headers: list[str]) -> list[Finding]:
+    return [Finding("privacy.pii_column", ERROR, table, f"column {i + 1}",
+                    f"Column {i + 1} of {table} has a header that looks like personal data "
+                    "(name, personal code, address, phone or e-mail). Remove the column and send "
+                    "the delivery again.", (1,), 1)
+            for i, h in enumerate(headers) if h and is_pii_header(h)]
+
+
+def scan_cells(table: str, headers: list[str], rows) -> list[Finding]:
+    """rows: iterable of (source_row, [cell text, ...])."""
+    hits: dict[tuple[str, str], list[int]] = {}
+    for source_row, cells in rows:
+        for i, cell in enumerate(cells):
+            rule = cell_hit(cell)
+            if rule:
+                col = headers[i] if i < len(headers) and headers[i] else f"column {i + 1}"
+                hits.setdefault((rule, col), []).append(source_row)
+    return [Finding(rule, ERROR, table, col,
+                    f"{len(rs)} cell(s) of column '{col}' in {table} hold {_WHAT[rule]}. "
+                    "Personal data must never be sent: remove it and send the delivery again.",
+                    tuple(rs), len(rs))
+            for (rule, col), rs in hits.items()]

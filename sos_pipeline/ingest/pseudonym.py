@@ -1,0 +1,15 @@
+"""Keyed pseudonyms for refs (exports.md, "Privacy"): HMAC-SHA256 of centre code and ref."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+def pseudonym(key: bytes, centre: str, ref: str) -> str:
+    """32 hex characters (128 bits) of HMAC-SHA256(key, centre + US + ref).
+
+    The centre is part of the message, so the same case number at two centres
+    gives two different pseudonyms: two families, as indicators.md requires.
+    """
+    msg = f"{centre}\x1f{ref}".encode("utf-8")
+    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]

@@ -1,0 +1,1 @@
+"""Validation of centre deliveries: the rule catalogue (rules) and the Great Expectations suites (suites)."""

@@ -1,0 +1,1 @@
+"""The working DuckDB file, its schema and comments, and publishing it."""

@@ -1,0 +1,203 @@
+"""Connections to the working warehouse: one writer at a time, schema, SQL files.
+
+DuckDB allows one writing process. Every writer takes an exclusive lock on
+`.work/writer.lock` first, waiting for a running writer to finish (with a clear
+message while it waits), so two refreshes never collide. The lock is re-entrant
+within a process, so the CLI can hold it for a whole refresh while the Dagster
+steps it runs take it again.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+
+from sos_pipeline import contract
+from sos_pipeline.config import REPO_ROOT, Paths
+
+SQL_DIR = REPO_ROOT / "sql"
+
+
+class WriterBusy(RuntimeError):
+    """Another refresh holds the warehouse."""
+
+
+def sql(name: str, **identifiers: str) -> str:
+    """Read sql/<name>.sql; {identifiers} are filled from code, never from data."""
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    return text.format(**identifiers) if identifiers else text
+
+
+def statements(text: str) -> list[str]:
+    """Split a SQL file into statements (our files have no ';' inside literals)."""
+    lines = [ln.split("--", 1)[0] for ln in text.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+_lock_state = threading.local()
+_lock_guard = threading.Lock()
+_held = {"fd": None, "depth": 0, "owner": None}
+
+
+@contextlib.contextmanager
+def writer_lock(paths: Paths, wait_seconds: float | None = None):
+    """Exclusive, re-entrant (per process) lock for writing the working warehouse."""
+    if wait_seconds is None:
+        wait_seconds = float(os.environ.get("SOS_LOCK_WAIT_SECONDS", "3600"))
+    me = (os.getpid(), threading.get_ident())
+    with _lock_guard:
+        if _held["fd"] is not None and _held["owner"] == me:
+            _held["depth"] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _lock_guard:
+                _held["depth"] -= 1
+        return
+    paths.work.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    told = False
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                raise WriterBusy(
+                    f"Another refresh is writing the warehouse in {paths.data} (lock {paths.lock}); "
+                    f"gave up after waiting {wait_seconds:.0f} s. Try again when it has finished.")
+            if not told:
+                print(f"Another refresh is writing the warehouse in {paths.data}; waiting for it "
+                      "to finish...", file=sys.stderr)
+                told = True
+            time.sleep(0.2)
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    with _lock_guard:
+        _held.update(fd=fd, depth=1, owner=me)
+    try:
+        yield
+    finally:
+        with _lock_guard:
+            _held.update(fd=None, depth=0, owner=None)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def connect(paths: Paths):
+    """A writing connection to the working file, under the writer lock."""
+    with writer_lock(paths):
+        paths.work.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(paths.working_db))
+        try:
+            ensure_schema(con)
+            yield con
+        finally:
+            con.close()
+
+
+COMMON_COLUMNS = {
+    "centre": "Centre code (centres.yaml) that sent the delivery.",
+    "month": "First day of the month the delivery covers.",
+    "delivery_sha256": "sha256 of the accepted delivery these rows come from (audit.deliveries).",
+    "source_row": "Row number in the delivery's file or sheet (header is row 1).",
+}
+TABLE_COMMENTS = {
+    "audit.deliveries": "Every delivery received, with what became of it: accepted, rejected, "
+                        "superseded (replaced by a correction) or unchanged (identical re-delivery).",
+    "audit.findings": "Warnings of accepted deliveries and errors of rejected ones: rule, table, "
+                      "column, how many rows and which source rows; never a value.",
+    "staging.deliveries": "Deliveries read and pseudonymised, waiting for validation (empty between runs).",
+}
+AUDIT_COLUMNS = {
+    "audit.deliveries": {
+        "delivery": "Delivery name as sent, e.g. BAU_2014-03.",
+        "centre": "Centre code; NULL when the name could not be read.",
+        "month": "First day of the month covered; NULL when the name could not be read.",
+        "received_at": "When the pipeline took the delivery from the inbox.",
+        "sha256": "sha256 of the delivery's bytes (folder: of its files' sha256 list).",
+        "status": "accepted, rejected, superseded or unchanged.",
+        "reason": "Rejected: the rules broken. Superseded: the correction that replaced it.",
+        "form": "csv-utf8, csv-cp1257 or xlsx.",
+        "processed_at": "When this status was recorded.",
+        "rows_loaded": "Rows loaded into core (accepted deliveries).",
+        "warnings": "Number of warning findings (see audit.findings).",
+        "archive_path": "Where the delivery is archived, relative to SOS_DATA_DIR.",
+    },
+    "audit.findings": {
+        "delivery": "Delivery name.", "sha256": "Which version of the delivery.",
+        "rule": "Rule id (docs/validation-rules.md).", "severity": "error or warning.",
+        "table_name": "Table (CSV file or sheet).", "column_name": "Column, if the rule is about one.",
+        "row_count": "How many rows or cells are affected.",
+        "source_rows": "Up to 50 affected row numbers in the file (header is row 1).",
+        "message": "What is wrong, in plain words; never a value.",
+        "recorded_at": "When the finding was recorded.",
+    },
+    "staging.deliveries": {
+        "centre": "Centre code.", "month": "First day of the month.", "delivery": "Delivery name.",
+        "sha256": "sha256 of the staged version.", "received_at": "When it was received.",
+        "form": "csv-utf8, csv-cp1257 or xlsx.", "archive_path": "Archived copy, relative to SOS_DATA_DIR.",
+        "pending_seq": "Its place in the intake queue.",
+        "findings_json": "Structure, privacy and warning findings so far (JSON; no values).",
+    },
+}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schemas and tables (idempotent) and (re)write every comment."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='core' "
+                   "AND table_name='trainings'").fetchone()[0] and \
+       con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='staging' "
+                   "AND table_name='trainings'").fetchone()[0]:
+        return
+    con.execute("BEGIN")
+    for name in ("schema/core", "schema/audit"):
+        for stmt in statements(sql(name)):
+            con.execute(stmt)
+    for t in contract.TABLES:
+        con.execute(f"CREATE TABLE IF NOT EXISTS staging.{t} AS SELECT * FROM core.{t} LIMIT 0")
+    for schema in ("core", "staging"):
+        for name, table in contract.TABLES.items():
+            what = "Accepted" if schema == "core" else "Staged (not yet validated)"
+            con.execute(f"COMMENT ON TABLE {schema}.{name} IS "
+                        + _quote(f"{what} rows of the centres' '{name}' table: {table.description}"))
+            for col, text in COMMON_COLUMNS.items():
+                con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col} IS {_quote(text)}")
+            for col in table.columns:
+                con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col.name} IS {_quote(col.description)}")
+    for fq, text in TABLE_COMMENTS.items():
+        con.execute(f"COMMENT ON TABLE {fq} IS {_quote(text)}")
+        for col, ctext in AUDIT_COLUMNS[fq].items():
+            con.execute(f"COMMENT ON COLUMN {fq}.{col} IS {_quote(ctext)}")
+    con.execute("COMMIT")
+
+
+def uncommented(con) -> list[str]:
+    """Tables and columns without a comment (must be none)."""
+    missing = [f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE comment IS NULL OR comment = ''"
+    ).fetchall()]
+    missing += [f"{s}.{t}.{c}" for s, t, c in con.execute(
+        "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+        "WHERE NOT internal AND (comment IS NULL OR comment = '')").fetchall()]
+    missing += [f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+        "AND (comment IS NULL OR comment = '')").fetchall()]
+    return missing

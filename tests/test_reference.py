@@ -1,0 +1,70 @@
+"""Reference data: the shipped files hold the domain's facts; bad files stop the run clearly."""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from sos_pipeline import config, reference
+
+
+def test_shipped_reference_holds_both_centres_and_all_four_projects():
+    ref = reference.load()
+    assert set(ref.centres) == {"BAU", "VAL"}
+    assert set(ref.projects) == {"EEA-2013-150", "BAU-FS", "BAU-AAA-2018", "ABLV-CAMPS"}
+    eea = ref.projects["EEA-2013-150"]
+    assert (eea.start, eea.end, eea.reporting_months) == (dt.date(2013, 11, 15), dt.date(2015, 7, 31), 3)
+    assert round(sum(a for _, a in eea.budget), 2) == 110984.00          # domain.md total
+    families = sorted((t.valid_from, t.value) for t in eea.targets
+                      if t.indicator == "families_served" and t.centre is None)
+    assert [v for _, v in families] == [100, 116]                          # the revision is on record
+    assert [(m.indicator, m.value, m.date) for m in eea.manual_values] == \
+        [("mentor_handbooks", 1, dt.date(2015, 5, 26))]
+    assert ref.projects["BAU-AAA-2018"].reporting_months == 6
+    assert ref.projects["BAU-FS"].centres == ("BAU",)
+
+
+def _override(data_dir, name, text):
+    (data_dir / "reference").mkdir(exist_ok=True)
+    (data_dir / "reference" / name).write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda t: t.replace("centres: [BAU, VAL]\n    start: 2013-11-15", "centres: [BAU, RIG]\n    start: 2013-11-15"),
+     ["project 'EEA-2013-150'", "centre 'RIG' is not in centres.yaml"]),
+    (lambda t: t.replace("end: 2015-07-31", "end: 2012-07-31"),
+     ["project 'EEA-2013-150'", "end 2012-07-31 is before start 2013-11-15"]),
+    (lambda t: t.replace("{indicator: families_served, value: 20", "{indicator: happy_families, value: 20"),
+     ["project 'BAU-AAA-2018', target #1", "unknown indicator 'happy_families'"]),
+    (lambda t: t.replace("reporting_months: 6", "reporting_months: six"),
+     ["project 'BAU-AAA-2018'", "'reporting_months' must be a whole number"]),
+    (lambda t: t + "\n  - [unclosed", ["projects.yaml", "cannot be read as YAML"]),
+])
+def test_bad_projects_file_names_file_entry_and_problem(data_dir, edit, expected):
+    shipped = (config.SHIPPED_REFERENCE / "projects.yaml").read_text(encoding="utf-8")
+    _override(data_dir, "projects.yaml", edit(shipped))
+    with pytest.raises(reference.ReferenceError) as err:
+        reference.load(data_dir)
+    message = str(err.value)
+    assert str(data_dir / "reference" / "projects.yaml") in message
+    for part in expected:
+        assert part in message
+
+
+def test_override_adds_a_centre_without_code(data_dir):
+    shipped = (config.SHIPPED_REFERENCE / "centres.yaml").read_text(encoding="utf-8")
+    _override(data_dir, "centres.yaml", shipped + (
+        "  - code: ISL\n    name_lv: Īslīces SOS ģimeņu atbalsta centrs\n"
+        "    name_en: Īslīce SOS Family Support Centre\n    active_from: 2016-01-01\n"))
+    ref = reference.load(data_dir)
+    assert ref.centres["ISL"].name_lv.startswith("Īslīces")
+    assert ref.sources[0] == data_dir / "reference" / "centres.yaml"
+    assert ref.sources[1] == config.SHIPPED_REFERENCE / "projects.yaml"   # not overridden
+
+
+def test_duplicate_centre_is_refused(data_dir):
+    shipped = (config.SHIPPED_REFERENCE / "centres.yaml").read_text(encoding="utf-8")
+    _override(data_dir, "centres.yaml", shipped + shipped.split("centres:\n", 1)[1])
+    with pytest.raises(reference.ReferenceError, match="centre 'BAU': code is listed twice"):
+        reference.load(data_dir)
