@@ -150,6 +150,7 @@ del C
 
 REQUIRED_TABLES = tuple(t.name for t in TABLES.values() if t.required)
 REF_COLUMNS = ("family_ref", "child_ref", "staff_ref", "mentor_ref")
-# Ids that must be unique within the centre across all its deliveries.
+# Ids that must be unique within the centre across all its deliveries. (A mentoring
+# pair is listed in every month it is active, so pair_id recurs across months by design.)
 CENTRE_UNIQUE_IDS = {"services": "contact_id", "group_sessions": "session_id",
-                     "events": "event_id", "mentoring": "pair_id", "trainings": "training_id"}
+                     "events": "event_id", "trainings": "training_id"}

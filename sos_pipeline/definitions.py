@@ -25,7 +25,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         "intake", selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", selection=dg.AssetSelection.assets(*assets), partitions_def=partitions,
+        "refresh", selection=dg.AssetSelection.assets(*assets),
         description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
                     "delivery, validate it (blocking checks), load it into core, publish.")
     publish_job = dg.define_asset_job("publish", selection=[warehouse],

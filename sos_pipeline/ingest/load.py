@@ -22,7 +22,7 @@ from sos_pipeline.ingest import intake
 from sos_pipeline.ingest.reader import read_delivery
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
-from sos_pipeline.warehouse.db import connect, sql, statements
+from sos_pipeline.warehouse.db import connect, sql, statements, transaction
 
 
 def _now() -> dt.datetime:
@@ -72,12 +72,11 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
             form = intake.delivery_form(entry)
             if problem:
                 intake.write_quarantine(paths, stem, sha, [problem], entry, received.isoformat())
-                con.execute("BEGIN")
-                _audit(con, delivery=stem, centre=centre if centre in ref.centres else None,
-                       month=month if centre in ref.centres else None, received_at=received, sha=sha,
-                       status="rejected", reason=summary([problem]), form=form, archive_path=rel)
-                _record_findings(con, stem, sha, [problem])
-                con.execute("COMMIT")
+                with transaction(con):
+                    _audit(con, delivery=stem, centre=centre if centre in ref.centres else None,
+                           month=month if centre in ref.centres else None, received_at=received, sha=sha,
+                           status="rejected", reason=summary([problem]), form=form, archive_path=rel)
+                    _record_findings(con, stem, sha, [problem])
                 outcomes.append(intake.IntakeOutcome(stem, sha, "rejected", summary([problem]),
                                                      centre, None, (problem,)))
             elif (cur := _current(con, centre, month)) and cur[0] == sha:
@@ -144,18 +143,17 @@ def stage(paths: Paths, ref: Reference, partition: str, key: bytes | None = None
         delivery = read_delivery(paths.data / item.archive_path, centre, key)
         staged = Staged(partition, item.delivery, item.sha256, delivery.form, delivery.findings,
                         delivery.row_counts, reload)
-        con.execute("BEGIN")
-        for t in contract.TABLES:
-            con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
-        con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
-        if staged.readable:
-            for name, frame in delivery.tables.items():
-                _insert_staging(con, name, frame, centre, month, item.sha256)
-        con.execute("INSERT INTO staging.deliveries VALUES (?,?,?,?,?,?,?,?,?)",
-                    [centre, month, item.delivery, item.sha256,
-                     dt.datetime.fromisoformat(item.received_at), delivery.form, item.archive_path,
-                     item.seq, json.dumps([f.as_dict() for f in delivery.findings])])
-        con.execute("COMMIT")
+        with transaction(con):
+            for t in contract.TABLES:
+                con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
+            con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
+            if staged.readable:
+                for name, frame in delivery.tables.items():
+                    _insert_staging(con, name, frame, centre, month, item.sha256)
+            con.execute("INSERT INTO staging.deliveries VALUES (?,?,?,?,?,?,?,?,?)",
+                        [centre, month, item.delivery, item.sha256,
+                         dt.datetime.fromisoformat(item.received_at), delivery.form, item.archive_path,
+                         item.seq, json.dumps([f.as_dict() for f in delivery.findings])])
     return staged
 
 
@@ -164,8 +162,8 @@ def _insert_staging(con, name: str, frame: pd.DataFrame, centre: str, month: dt.
     cols = []
     for c in table.columns:
         if c.kind == contract.CODE_LIST:
-            cols.append(f"list_filter(list_transform(string_split(\"{c.name}\", ';'), x -> trim(x)), "
-                        f"x -> x <> '') AS \"{c.name}\"")
+            cols.append(f"list_filter(list_transform(string_split(\"{c.name}\", ';'), lambda x: trim(x)), "
+                        f"lambda x: x <> '') AS \"{c.name}\"")
         elif c.kind == contract.DATE:
             cols.append(f"CAST(\"{c.name}\" AS DATE)")
         else:
@@ -271,16 +269,15 @@ def reject(paths: Paths, partition: str, findings: list[Finding]) -> str:
     intake.write_quarantine(paths, info["delivery"], info["sha256"], findings,
                             paths.data / info["archive_path"], info["received_at"].isoformat())
     with connect(paths) as con:
-        con.execute("BEGIN")
-        for t in contract.TABLES:
-            con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
-        con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
-        if info["pending_seq"] != "reload":
-            _audit(con, delivery=info["delivery"], centre=centre, month=month,
-                   received_at=info["received_at"], sha=info["sha256"], status="rejected",
-                   reason=reason, form=info["form"], archive_path=info["archive_path"])
-            _record_findings(con, info["delivery"], info["sha256"], findings)
-        con.execute("COMMIT")
+        with transaction(con):
+            for t in contract.TABLES:
+                con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
+            con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
+            if info["pending_seq"] != "reload":
+                _audit(con, delivery=info["delivery"], centre=centre, month=month,
+                       received_at=info["received_at"], sha=info["sha256"], status="rejected",
+                       reason=reason, form=info["form"], archive_path=info["archive_path"])
+                _record_findings(con, info["delivery"], info["sha256"], findings)
     _drop_queued(paths, info)
     return reason
 
@@ -301,23 +298,22 @@ def load_core(paths: Paths, partition: str, warnings: list[Finding]) -> dict[str
         counts = {t: con.execute(f"SELECT count(*) FROM staging.{t} WHERE centre = ? AND month = ?",
                                  [centre, month]).fetchone()[0] for t in contract.TABLES}
         cur = _current(con, centre, month)
-        con.execute("BEGIN")
-        for t in contract.TABLES:
-            for stmt in statements(sql("load/replace_centre_month", table=t)):
-                con.execute(stmt, {"centre": centre, "month": month})
-        con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
-        if info["pending_seq"] != "reload":
-            if cur is not None and cur[0] != info["sha256"]:
-                con.execute("UPDATE audit.deliveries SET status = 'superseded', reason = ?, "
-                            "processed_at = ? WHERE centre = ? AND month = ? AND status = 'accepted'",
-                            [f"replaced by the correction received {info['received_at']:%Y-%m-%d %H:%M} "
-                             f"(sha256 {info['sha256'][:12]})", _now(), centre, month])
-            if cur is None or cur[0] != info["sha256"]:
-                _audit(con, delivery=info["delivery"], centre=centre, month=month,
-                       received_at=info["received_at"], sha=info["sha256"], status="accepted",
-                       form=info["form"], rows_loaded=sum(counts.values()),
-                       warnings=len(warnings), archive_path=info["archive_path"])
-                _record_findings(con, info["delivery"], info["sha256"], warnings)
-        con.execute("COMMIT")
+        with transaction(con):
+            for t in contract.TABLES:
+                for stmt in statements(sql("load/replace_centre_month", table=t)):
+                    con.execute(stmt, {"centre": centre, "month": month})
+            con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
+            if info["pending_seq"] != "reload":
+                if cur is not None and cur[0] != info["sha256"]:
+                    con.execute("UPDATE audit.deliveries SET status = 'superseded', reason = ?, "
+                                "processed_at = ? WHERE centre = ? AND month = ? AND status = 'accepted'",
+                                [f"replaced by the correction received {info['received_at']:%Y-%m-%d %H:%M} "
+                                 f"(sha256 {info['sha256'][:12]})", _now(), centre, month])
+                if cur is None or cur[0] != info["sha256"]:
+                    _audit(con, delivery=info["delivery"], centre=centre, month=month,
+                           received_at=info["received_at"], sha=info["sha256"], status="accepted",
+                           form=info["form"], rows_loaded=sum(counts.values()),
+                           warnings=len(warnings), archive_path=info["archive_path"])
+                    _record_findings(con, info["delivery"], info["sha256"], warnings)
     _drop_queued(paths, info)
     return counts

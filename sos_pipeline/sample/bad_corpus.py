@@ -38,9 +38,13 @@ def _default_project(centre: str, day: dt.date) -> str | None:
     return "BAU-FS" if centre == "BAU" and 2013 <= day.year <= 2018 else None
 
 
-def clean_tables(centre: str, year: int, month: int, *, ref_base: int = 901,
+def clean_tables(centre: str, year: int, month: int, *, ref_base: int = 901, first_no: int = 1,
                  project: Callable[[str, dt.date], str | None] = _default_project) -> Tables:
-    """A small delivery that passes every rule for `centre` in `year`-`month`."""
+    """A small delivery that passes every rule for `centre` in `year`-`month`.
+
+    Family case numbers start at `ref_base`, ids' running numbers at `first_no`
+    (raise both to keep clear of a real delivery's refs and ids).
+    """
     L = _letter(centre)
     last = calendar.monthrange(year, month)[1]
 
@@ -74,26 +78,26 @@ def clean_tables(centre: str, year: int, month: int, *, ref_base: int = 901,
            (12, fam[0], None, "family_assistant", 120, "home_visit", staff[2]),
            (17, fam[2], None, "legal", 30, "phone", staff[4]),
            (24, fam[2], None, "material_aid", None, "centre", staff[0])]
-    services = [dict(contact_id=f"{centre}-S-{ym}-{i:04d}", date=day(d), family_ref=f, child_ref=c,
+    services = [dict(contact_id=f"{centre}-S-{ym}-{first_no + i - 1:04d}", date=day(d), family_ref=f, child_ref=c,
                      service=s, minutes=m, mode=md, staff_ref=st,
                      project=None if s == "material_aid" else project(centre, day(d)))
                 for i, (d, f, c, s, m, md, st) in enumerate(svc, 1)]
-    session_id = f"{centre}-G-{ym}-01"
+    session_id = f"{centre}-G-{ym}-{first_no:02d}"
     group_sessions = [dict(session_id=session_id, group_code=f"VAG-{year}A",
                            group_type="parent_support", date=day(11), territory=town,
                            staff_ref=staff[1], project=project(centre, day(11)))]
     group_attendance = [dict(session_id=session_id, family_ref=fam[0], child_ref=None),
                         dict(session_id=session_id, family_ref=fam[1], child_ref=None)]
-    event_id = f"{centre}-E-{ym}-01"
+    event_id = f"{centre}-E-{ym}-{first_no:02d}"
     events = [dict(event_id=event_id, event_type="educational",
                    title="Izglītojošs pasākums ģimenēm „Drošs internets”", start_date=day(19),
                    end_date=day(19), territory=town, project=project(centre, day(19)))]
     event_participants = [dict(event_id=event_id, family_ref=fam[0], adults=1, children=2),
                           dict(event_id=event_id, family_ref=fam[2], adults=1, children=1)]
-    mentoring = [dict(pair_id=f"{centre}-P-{year - 1:04d}-10-01", mentor_ref=f"{L}M-01",
+    mentoring = [dict(pair_id=f"{centre}-P-{year - 1:04d}-10-{first_no:02d}", mentor_ref=f"{L}M-01",
                       family_ref=fam[1], child_ref=f"{fam[1]}-1", started_on=dt.date(year - 1, 10, 6),
                       ended_on=None, project=None)]
-    trainings = [dict(training_id=f"{centre}-T-{ym}-01", topic="other", start_date=day(20),
+    trainings = [dict(training_id=f"{centre}-T-{ym}-{first_no:02d}", topic="other", start_date=day(20),
                       end_date=day(20), hours=6, participants=4, participant_type="social_worker",
                       project=None)]
     return dict(families=families, children=children, services=services,

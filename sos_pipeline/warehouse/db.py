@@ -40,7 +40,18 @@ def statements(text: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-_lock_state = threading.local()
+@contextlib.contextmanager
+def transaction(con):
+    """BEGIN ... COMMIT, or ROLLBACK on any error: a step lands whole or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 _lock_guard = threading.Lock()
 _held = {"fd": None, "depth": 0, "owner": None}
 
@@ -167,26 +178,25 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
        con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='staging' "
                    "AND table_name='trainings'").fetchone()[0]:
         return
-    con.execute("BEGIN")
-    for name in ("schema/core", "schema/audit"):
-        for stmt in statements(sql(name)):
-            con.execute(stmt)
-    for t in contract.TABLES:
-        con.execute(f"CREATE TABLE IF NOT EXISTS staging.{t} AS SELECT * FROM core.{t} LIMIT 0")
-    for schema in ("core", "staging"):
-        for name, table in contract.TABLES.items():
-            what = "Accepted" if schema == "core" else "Staged (not yet validated)"
-            con.execute(f"COMMENT ON TABLE {schema}.{name} IS "
-                        + _quote(f"{what} rows of the centres' '{name}' table: {table.description}"))
-            for col, text in COMMON_COLUMNS.items():
-                con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col} IS {_quote(text)}")
-            for col in table.columns:
-                con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col.name} IS {_quote(col.description)}")
-    for fq, text in TABLE_COMMENTS.items():
-        con.execute(f"COMMENT ON TABLE {fq} IS {_quote(text)}")
-        for col, ctext in AUDIT_COLUMNS[fq].items():
-            con.execute(f"COMMENT ON COLUMN {fq}.{col} IS {_quote(ctext)}")
-    con.execute("COMMIT")
+    with transaction(con):
+        for name in ("schema/core", "schema/audit"):
+            for stmt in statements(sql(name)):
+                con.execute(stmt)
+        for t in contract.TABLES:
+            con.execute(f"CREATE TABLE IF NOT EXISTS staging.{t} AS SELECT * FROM core.{t} LIMIT 0")
+        for schema in ("core", "staging"):
+            for name, table in contract.TABLES.items():
+                what = "Accepted" if schema == "core" else "Staged (not yet validated)"
+                con.execute(f"COMMENT ON TABLE {schema}.{name} IS "
+                            + _quote(f"{what} rows of the centres' '{name}' table: {table.description}"))
+                for col, text in COMMON_COLUMNS.items():
+                    con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col} IS {_quote(text)}")
+                for col in table.columns:
+                    con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col.name} IS {_quote(col.description)}")
+        for fq, text in TABLE_COMMENTS.items():
+            con.execute(f"COMMENT ON TABLE {fq} IS {_quote(text)}")
+            for col, ctext in AUDIT_COLUMNS[fq].items():
+                con.execute(f"COMMENT ON COLUMN {fq}.{col} IS {_quote(ctext)}")
 
 
 def uncommented(con) -> list[str]:

@@ -1,0 +1,70 @@
+"""The Dagster code location: what the coordinator sees in the UI, and that it loads light."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import dagster as dg
+
+from sos_pipeline import config
+from sos_pipeline.definitions import build_definitions
+
+
+def test_definitions_snapshot(data_dir):
+    defs = build_definitions(str(data_dir))
+    repo = defs.get_repository_def()
+    assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
+        ["intake", "publish", "refresh"]
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "warehouse"}
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert checks == {"structure_and_privacy", "cross_table", "families", "children", "services",
+                      "group_sessions", "group_attendance", "events", "event_participants",
+                      "mentoring", "trainings"}
+    staged = repo.asset_graph.get(dg.AssetKey("staged_delivery"))
+    assert all(s.blocking for s in repo.asset_graph.get_checks_def(
+        dg.AssetCheckKey(dg.AssetKey("staged_delivery"), "services")).check_specs)
+    parts = staged.partitions_def
+    assert isinstance(parts, dg.MultiPartitionsDefinition)
+    keys = parts.get_partition_keys()
+    assert "BAU|2013-01" in keys and "VAL|2018-12" in keys
+    (schedule,) = repo.schedule_defs
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/Riga")
+    assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
+
+
+def test_a_new_centre_brings_its_partitions_without_code(data_dir):
+    ref = data_dir / "reference"
+    ref.mkdir()
+    shipped = (config.SHIPPED_REFERENCE / "centres.yaml").read_text(encoding="utf-8")
+    (ref / "centres.yaml").write_text(shipped + "  - code: ISL\n    name_lv: Īslīce\n"
+                                      "    name_en: Islice\n    active_from: 2016-01-01\n", encoding="utf-8")
+    defs = build_definitions(str(data_dir))
+    parts = defs.get_repository_def().asset_graph.get(dg.AssetKey("core_delivery")).partitions_def
+    assert "ISL|2016-01" in parts.get_partition_keys()
+
+
+def test_code_location_loads_without_great_expectations_or_pandas():
+    code = textwrap.dedent("""
+        import sys, time
+        t = time.perf_counter()
+        import sos_pipeline.definitions
+        print(round(time.perf_counter() - t, 2))
+        print(any(m.startswith("great_expectations") for m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, gx = out.stdout.split()
+    assert gx == "False"
+    print(f"code location import: {seconds} s")
+
+
+def test_the_sensor_asks_for_intake_when_the_inbox_has_a_delivery(data_dir):
+    defs = build_definitions(str(data_dir))
+    sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
+    with dg.build_sensor_context() as ctx:
+        assert isinstance(sensor(ctx), dg.SkipReason)
+    (data_dir / "inbox" / "BAU_2016-03").mkdir()
+    with dg.build_sensor_context() as ctx:
+        requests = sensor(ctx)
+    assert [r.job_name for r in requests] == ["intake"]
