@@ -23,8 +23,8 @@ def test_definitions_snapshot(data_dir):
                       "group_sessions", "group_attendance", "events", "event_participants",
                       "mentoring", "trainings"}
     staged = repo.asset_graph.get(dg.AssetKey("staged_delivery"))
-    assert all(s.blocking for s in repo.asset_graph.get_checks_def(
-        dg.AssetCheckKey(dg.AssetKey("staged_delivery"), "services")).check_specs)
+    (checks_def,) = defs.asset_checks
+    assert all(spec.blocking for spec in checks_def.check_specs)
     parts = staged.partitions_def
     assert isinstance(parts, dg.MultiPartitionsDefinition)
     keys = parts.get_partition_keys()

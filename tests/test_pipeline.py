@@ -115,14 +115,14 @@ def corpus_run(tmp_path_factory):
         expected = write_bad_corpus(data / "inbox")
         drop(data, "VAL_2015-11", clean_tables("VAL", 2015, 11))
         code = cli.refresh(quiet=True)
-        yield data, expected, before, code
+        yield data, expected, before, code, root / "home"
     finally:
         for k, v in old.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def test_bad_corpus_covers_every_kind_the_issue_lists(corpus_run):
-    _, expected, _, _ = corpus_run
+    _, expected, _, _, _ = corpus_run
     kinds = {rule for _, rule in expected.values()}
     for rule in ("intake.unknown_centre", "intake.future_month", "intake.malformed_name",
                  "structure.missing_table", "structure.missing_column", "structure.unreadable",
@@ -135,7 +135,7 @@ def test_bad_corpus_covers_every_kind_the_issue_lists(corpus_run):
 
 
 def test_each_bad_delivery_is_rejected_with_its_rule_and_loses_nothing(corpus_run):
-    data, expected, before, code = corpus_run
+    data, expected, before, code, _ = corpus_run
     assert code == 0                                   # rejections are outcomes, not failures
     rows = audit(data)
     status = {}
@@ -172,7 +172,7 @@ def test_each_bad_delivery_is_rejected_with_its_rule_and_loses_nothing(corpus_ru
 
 
 def test_rejection_report_names_table_row_column_and_never_a_value(corpus_run):
-    data, expected, _, _ = corpus_run
+    data, expected, _, _, _ = corpus_run
     name, _ = expected["personal_code_cell"] if "personal_code_cell" in expected else \
         next(v for k, v in expected.items() if v[1] == "privacy.personal_code")
     report = json.loads((data / "quarantine" / name / "report.json").read_text(encoding="utf-8"))
@@ -183,7 +183,7 @@ def test_rejection_report_names_table_row_column_and_never_a_value(corpus_run):
 
 
 def test_window_warning_loads_and_is_reported(corpus_run):
-    data, expected, _, _ = corpus_run
+    data, expected, _, _, _ = corpus_run
     name, rule = expected["project_window"]
     con = published(data)
     got = con.execute("SELECT rule, severity, table_name FROM audit.findings WHERE delivery = ?",
@@ -193,8 +193,11 @@ def test_window_warning_loads_and_is_reported(corpus_run):
 
 
 def test_no_clear_text_ref_anywhere_in_the_warehouse_file(corpus_run):
-    data, _, _, _ = corpus_run
+    data, _, _, _, home = corpus_run
     blob = (data / "warehouse.duckdb").read_bytes() + (data / ".work" / "warehouse.duckdb").read_bytes()
+    # Dagster's run history (event log with all metadata, captured logs) and the quarantine too
+    for folder in (home, data / "quarantine"):
+        blob += b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
     refs = set()
     for t in (clean_tables("BAU", 2016, 1), clean_tables("VAL", 2015, 11)):
         for rows in t.values():

@@ -347,7 +347,7 @@ def test_sample_content_is_valid_and_consistent(loaded, ref):
         centre, ym = d["name"].split("_")
         y, m = int(ym[:4]), int(ym[5:])
         assert content_problems(t, centre, y, m, ref) == set(), d["name"]
-        for name, col in CENTRE_UNIQUE_IDS.items():
+        for name, col in {**CENTRE_UNIQUE_IDS, "mentoring": "pair_id"}.items():
             for r in t.get(name, []):
                 assert not REF_IN_TEXT.search(r[col]), r[col]
                 key = (centre, r[col])
@@ -421,8 +421,13 @@ def test_rejected_samples(sample):
     assert rejected["RIG_2016-05"]["rules"] == ["intake.unknown_centre"]
     assert rejected["VAL_2031-01"]["rules"] == ["intake.future_month"]
     assert rejected["VAL_2013-10"]["rules"][0] == "intake.before_active"
+    # One month's first attempt fails validation; its good version follows, later, same name.
+    assert rejected["VAL_2015-02"]["rules"] == ["services.service.in_set", "services.minutes.range"]
+    versions = [d for d in summary["deliveries"] if d["name"] == "VAL_2015-02"]
+    assert [d["role"] for d in versions] == ["rejected", "monthly"]
+    assert versions[0]["mtime"] < versions[1]["mtime"]
     good_names = {d["name"] for d in summary["deliveries"] if d["role"] != "rejected"}
-    assert not good_names & set(rejected)
+    assert good_names & set(rejected) == {"VAL_2015-02"}
     for r in rejected.values():
         assert (inbox / r["path"]).exists()
 

@@ -186,20 +186,21 @@ def delivery_form(entry: Path) -> str:
     return "xlsx" if entry.is_file() else "csv"
 
 
-def write_quarantine(paths: Paths, delivery: str, sha: str, findings, source: Path | None,
+def write_quarantine(paths: Paths, delivery: str, sha: str, findings, archived: Path,
                      received_at: str) -> Path:
-    """quarantine/<delivery>/: a copy of what was sent and a report a coordinator can act on."""
+    """quarantine/<delivery>/: a report a coordinator can act on.
+
+    The delivery itself is not copied here: its one copy is in the archive (the report
+    says where), so personal data a centre sent by mistake is not spread further.
+    """
     from sos_pipeline.ingest.report import render_rejection
 
     folder = paths.quarantine / safe_name(delivery)
-    if folder.exists():
-        shutil.rmtree(folder)
-    folder.mkdir(parents=True)
-    if source is not None and source.exists():
-        _copy(source, folder / source.name)
-    (folder / "REPORT.md").write_text(render_rejection(delivery, sha, findings, received_at),
+    folder.mkdir(parents=True, exist_ok=True)
+    where = archived.relative_to(paths.data).as_posix()
+    (folder / "REPORT.md").write_text(render_rejection(delivery, sha, findings, received_at, where),
                                       encoding="utf-8")
     (folder / "report.json").write_text(json.dumps(
-        {"delivery": delivery, "sha256": sha, "received_at": received_at,
+        {"delivery": delivery, "sha256": sha, "received_at": received_at, "archived_at": where,
          "findings": [f.as_dict() for f in findings]}, indent=1, ensure_ascii=False), encoding="utf-8")
     return folder

@@ -71,7 +71,7 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
             rel = arch.relative_to(paths.data).as_posix()
             form = intake.delivery_form(entry)
             if problem:
-                intake.write_quarantine(paths, stem, sha, [problem], entry, received.isoformat())
+                intake.write_quarantine(paths, stem, sha, [problem], arch, received.isoformat())
                 with transaction(con):
                     _audit(con, delivery=stem, centre=centre if centre in ref.centres else None,
                            month=month if centre in ref.centres else None, received_at=received, sha=sha,

@@ -16,11 +16,12 @@ def summary(findings) -> str:
     return "; ".join(parts) + more
 
 
-def render_rejection(delivery: str, sha: str, findings, received_at: str) -> str:
+def render_rejection(delivery: str, sha: str, findings, received_at: str, archived_at: str) -> str:
     errs = [f for f in findings if f.severity == ERROR]
     warns = [f for f in findings if f.severity == WARNING]
     lines = [f"# Delivery {delivery} was rejected", "",
-             f"Received {received_at}; sha256 `{sha}`.", "",
+             f"Received {received_at}; sha256 `{sha}`; the file as received is kept in "
+             f"`{archived_at}` (inside the data folder).", "",
              "Nothing of this delivery was loaded: the warehouse is exactly as it was before it "
              "arrived. Fix the problems below in the centre's spreadsheet, export again with the "
              "same name and drop it into the inbox. Rule ids are explained in "

@@ -1027,6 +1027,21 @@ def corrected(tables: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], lis
                f"minutes of {changed['contact_id']} changed from {old} to {changed['minutes']}"]
 
 
+# This centre-month is first delivered with mistakes the validation suites reject.
+FIRST_TRY_REJECTED = ("VAL", 2015, 2)
+
+
+def first_try(tables: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], tuple[str, ...], str]:
+    """A first export with two typing mistakes: a service written in Latvian, 0 minutes."""
+    t = copy.deepcopy(tables)
+    svc = t["services"]
+    svc[0]["service"] = "psihologs"
+    timed = next(r for r in svc[1:] if r["minutes"] is not None)
+    timed["minutes"] = 0
+    return t, ("services.service.in_set", "services.minutes.range"), \
+        "first attempt: service 'psihologs' instead of 'psychologist', and a contact of 0 minutes"
+
+
 def rejected_samples() -> list[tuple[str, str, dict, dict[str, list[dict]], dt.datetime, tuple[str, ...], str]]:
     """Deliveries that must be rejected; their names do not clash with any good one."""
     def base(centre, y, m):
@@ -1083,6 +1098,16 @@ def generate(inbox: Path, seed: int = 2013, knobs: Mapping[str, CentreKnobs] | N
             xlsx_seen[md.centre] = xlsx_seen.get(md.centre, 0) + 1
         when = delivered_at(md.year, md.month, k.delivery_day, k.delivery_hour)
         is_corrected = (md.centre, md.year, md.month) == CORRECTION
+        if (md.centre, md.year, md.month) == FIRST_TRY_REJECTED:
+            # The centre's first attempt at this month fails validation; the good export
+            # follows a few days later under the same name (the demo's quarantine story).
+            bad, rules, why = first_try(md.tables)
+            bform = XLSX if form != XLSX else CSV_UTF8
+            bopts = {"stamp": when.replace(tzinfo=None)} if bform == XLSX else {}
+            bpath = writers.write_delivery(inbox, md.name, bad, bform, **bopts)
+            written.append(Written(md.name, bpath.name, bform, {}, set_mtime(bpath, when), "rejected",
+                                   rules, why, row_counts(bad)))
+            when = when + dt.timedelta(days=5)
         path = writers.write_delivery(inbox, md.name, md.tables, form, **opts)
         written.append(Written(md.name, path.name, form, opts, set_mtime(path, when),
                                "original" if is_corrected else "monthly", rows=row_counts(md.tables)))

@@ -23,7 +23,9 @@ STAGE_TEXT = {
     INTAKE: "checked when the delivery arrives in the inbox, from its name alone",
     STRUCTURE: "checked while the files are read",
     PRIVACY: "checked by the personal-data scan, before anything is stored",
-    VALIDATION: "checked by the validation suite once the tables are read",
+    VALIDATION: "checked once the tables are read, by the validation suites: one per table "
+                "for the rows of that table, and `cross_table` for what compares a row with "
+                "another table, the project register or the centre's earlier months",
 }
 CROSS_TABLE = "cross_table"   # the suite of rules that look beyond the row's own table
 
@@ -268,6 +270,13 @@ _OTHER_STAGES = (
          "Two columns of the same table have the same header (letter case and surrounding "
          "spaces are ignored when comparing).",
          "Remove or rename one of the two columns, and re-send.", STRUCTURE),
+    Rule("structure.unknown_table", WARNING, None, None,
+         "A file or sheet that is not one of the contract's tables (or a file that is not .csv "
+         "inside a delivery folder). It is ignored; the rest of the delivery loads.",
+         "Nothing, unless the centre meant it as one of the tables: then check its name.", STRUCTURE),
+    Rule("structure.duplicate_table", ERROR, None, None,
+         "The same table is given twice in one delivery folder (e.g. services.csv and SERVICES.CSV).",
+         "Keep one file per table, and re-send.", STRUCTURE),
     Rule("privacy.pii_column", ERROR, None, None,
          "A column header looks like personal data: a name, surname, personal code, address, "
          "phone or e-mail (in Latvian or English). Such columns may never be sent.",
@@ -327,8 +336,9 @@ def render_markdown() -> str:
 
     def entry(r: Rule) -> list[str]:
         where = f" — column `{r.column}`" if r.column else ""
+        suite = f" (suite `{r.suite}`)" if r.suite else ""
         return [f"### `{r.id}`", "",
-                f"**{r.severity}** · stage: {r.stage}{where}", "",
+                f"**{r.severity}** · stage: {r.stage}{suite}{where}", "",
                 f"What it means: {r.description}", "",
                 f"What to do: {r.action}", ""]
 
@@ -339,8 +349,9 @@ def render_markdown() -> str:
         lines += entry(r)
     for t in C.TABLES.values():
         rs = [r for r in RULES if r.table == t.name]
-        status = "required table" if t.required else "optional table: leave it out if there is nothing to report"
-        lines += [f"## Table `{t.name}`", "", f"{t.description} ({status}.)", ""]
+        status = ("Required: send it even when empty (the header row alone)." if t.required else
+                  "Optional: leave it out when there is nothing to report.")
+        lines += [f"## Table `{t.name}`", "", f"{t.description} {status}", ""]
         for r in rs:
             lines += entry(r)
     return "\n".join(lines).rstrip() + "\n"

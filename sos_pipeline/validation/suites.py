@@ -3,25 +3,27 @@
 One ExpectationSuite per contract table checks the rows of that table by themselves
 (required, unique, code lists, ranges, dates within the month, ...). One more suite,
 "cross_table", checks what needs something outside the row's own table: the other
-tables of the delivery, the project register, the centre's other months. It runs on
-one stacked frame: every row of every table, with `_row` and, per table, the columns
-its cross-table rules look at, named `<table>__<column>` and empty on the other
-tables' rows (plus helper columns computed with pandas, e.g. the project's start and
-end, or the family's enrolled_on in an earlier month). Expectations there need no row
-condition: cells of other tables are empty, and empty cells are never checked.
-(GX 1.24 miscounts column-pair expectations that have a row_condition, so the stacked
-frame is laid out per table rather than filtered with row conditions.)
+tables of the delivery, the project register, the centre's other months.
+
+The cross-table suite runs on one stacked frame: every row of every table, as
+`_table`, `_row`, and the columns its rules look at, most of them helper columns
+computed with pandas (is this row's family listed in families? the project's start
+and end, the family's enrolled_on in an earlier month, ...). A helper is empty on
+the rows of tables the rule does not apply to, and empty cells are never checked, so
+one expectation covers a rule for every table it applies to (e.g. `<table>.family_ref.
+listed` for five tables); the failing rows' `_table` tells which table's rule they
+break. No row conditions there: GX 1.24 miscounts column-pair expectations that have
+one, and one expectation per rule family keeps the GX overhead down.
 
 What changes from delivery to delivery is either a suite parameter
 (`{"$PARAMETER": name}`: the month, the project register, the ids already used) or a
-helper column of the cross-table frame (membership in another table, the family's
-earlier months), so the context, datasource, assets and suites are built once per
+helper column, so the context, datasource, assets and suites are built once per
 process and reused. great_expectations is imported lazily: importing this module
 costs pandas only.
 
 Findings never carry a cell value: GX results hold the failing values
-(`partial_unexpected_list`, `unexpected_list`, ...); only the `_row` numbers and the
-counts are read from them.
+(`partial_unexpected_list`, `unexpected_list`, ...); only the `_table`/`_row` of the
+failing rows and the counts are read from them.
 """
 from __future__ import annotations
 
@@ -38,12 +40,12 @@ from sos_pipeline.reference import Project
 from sos_pipeline.validation import rules as R
 
 CROSS_TABLE = R.CROSS_TABLE
-_ROW = "_row"
+_ROW, _TABLE = "_row", "_table"
 # Each suite runs first with the cheapest result format (about half the GX overhead of
 # COMPLETE); only the expectations that fail are run again with COMPLETE, to get the
-# `_row` numbers of every failing row.
+# `_table`/`_row` of every failing row.
 QUICK_FORMAT = {"result_format": "BOOLEAN_ONLY"}
-RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [_ROW]}
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [_TABLE, _ROW]}
 _DATASOURCE = "sos_deliveries"
 
 
@@ -87,133 +89,141 @@ def _p(name: str) -> dict:
 
 @dataclass(frozen=True)
 class Check:
-    rule: str                       # rule id (rules.RULES)
-    suite: str                      # suite it belongs to
-    expectation: str                # GX expectation class name
+    """One expectation of one suite, and the rule a failing row of each table breaks."""
+    rules: tuple[tuple[str, str], ...]   # (table, rule id)
+    suite: str
+    expectation: str                     # GX expectation class name
     kwargs: dict = field(default_factory=dict, hash=False, compare=False)
-    # Row condition: ("eq"|"ne", column, value) or ("null"|"notnull", column); None: every row.
+    # Row condition: ("ne", column, value) or ("null"|"notnull", column); None: every row.
     condition: tuple | None = None
 
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        return tuple(r for _, r in self.rules)
 
-def xcol(table: str, column: str) -> str:
-    """Name of a table's column in the cross-table frame."""
-    return f"{table}__{column}"
 
-
-# Helper columns of the cross-table frame, computed with pandas.
-_ACTIVITY, _PSTART, _PEND = "_activity_date", "_project_start", "_project_end"
-_PREV_ENROLLED, _EARLIER_EXIT = "_prev_enrolled_on", "_earlier_exit_on"
-_HELPER_DATES = (_ACTIVITY, _PSTART, _PEND, _PREV_ENROLLED, _EARLIER_EXIT)
-_FAMILY_LISTED, _CHILD_OF_FAMILY = "_family_listed", "_child_of_family"
-_SESSION_LISTED, _EVENT_LISTED = "_session_listed", "_event_listed"
+# Helper columns of the cross-table frame.
+_CENTRE_ID = "_centre_id"            # "<table>:<id>" of the CENTRE_UNIQUE_IDS column
+_PREV_ENROLLED = "_prev_enrolled_on"  # families: enrolled_on it had in an earlier month
+_EARLIER_EXIT = "_earlier_exit_on"    # families: exit of an earlier listing, same enrolment
+_FAMILY_LISTED = "_family_listed"     # flags: True / False / empty (not applicable)
+_CHILD_OF_FAMILY = "_child_of_family"
+_SESSION_LISTED = "_session_listed"
+_EVENT_LISTED = "_event_listed"
+_ACTIVITY = "_activity_date"           # project tables: the activity's date
+_PSTART, _PEND = "_project_start", "_project_end"
+_CROSS_DATES = ("enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT, _ACTIVITY, _PSTART, _PEND)
+_CROSS_COLUMNS = (_TABLE, _ROW, _CENTRE_ID, "enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT,
+                  _FAMILY_LISTED, _CHILD_OF_FAMILY, _SESSION_LISTED, _EVENT_LISTED, "project",
+                  _ACTIVITY, _PSTART, _PEND)
+_PROJECT_TABLES = tuple(t.name for t in C.TABLES.values() if t.has_project)
 
 
 def _code_list_regex(codes) -> str:
     alt = "|".join(sorted(codes, key=len, reverse=True))
     item = rf"(?:(?:{alt})\s*)?"
-    # Entries separated by ";", spaces around them and empty entries tolerated.
+    # Entries separated by ";"; spaces around them and empty entries are tolerated.
     return rf"^\s*{item}(?:;\s*{item})*$"
+
+
+def _table_checks(t: C.Table) -> list[Check]:
+    s = t.name
+    out: list[Check] = []
+
+    def add(rule, expectation, kwargs, condition=None):
+        out.append(Check(((s, rule),), s, expectation, kwargs, condition))
+
+    for col in t.columns:
+        if col.required:
+            add(f"{s}.{col.name}.required", "ExpectColumnValuesToNotBeNull", {"column": col.name})
+        elif (s, col.name) in R.REQUIRED_UNLESS:
+            other, code = R.REQUIRED_UNLESS[(s, col.name)]
+            add(f"{s}.{col.name}.required", "ExpectColumnValuesToNotBeNull", {"column": col.name},
+                ("ne", other, code))
+    if t.key:
+        add(f"{s}.{t.key}.unique", "ExpectColumnValuesToBeUnique", {"column": t.key})
+    for col in t.columns:
+        if col.codes and col.name != "project":
+            if col.kind == C.CODE_LIST:
+                add(f"{s}.{col.name}.in_set", "ExpectColumnValuesToMatchRegex",
+                    {"column": col.name, "regex": _code_list_regex(col.codes)})
+            else:
+                add(f"{s}.{col.name}.in_set", "ExpectColumnValuesToBeInSet",
+                    {"column": col.name, "value_set": list(col.codes)})
+        if col.kind in (C.INT, C.NUMBER) and (col.lo is not None or col.hi is not None):
+            kw: dict = {"column": col.name}
+            if col.lo is not None:
+                kw["min_value"] = col.lo
+                # A "number" column's lower bound is exclusive (trainings.hours > 0).
+                if col.kind == C.NUMBER and col.hi is None:
+                    kw["strict_min"] = True
+            if col.hi is not None:
+                kw["max_value"] = col.hi
+            add(f"{s}.{col.name}.range", "ExpectColumnValuesToBeBetween", kw)
+        if col.kind == C.YEAR:
+            add(f"{s}.{col.name}.range", "ExpectColumnValuesToBeBetween",
+                {"column": col.name, "min_value": _p("birth_year_min"),
+                 "max_value": _p("birth_year_max")})
+        if (s, col.name) in R.IN_MONTH:
+            add(f"{s}.{col.name}.in_month", "ExpectColumnValuesToBeBetween",
+                {"column": col.name, "min_value": _p("month_start"), "max_value": _p("month_end")})
+        if (s, col.name) in R.NOT_AFTER_MONTH:
+            add(f"{s}.{col.name}.not_after_month", "ExpectColumnValuesToBeBetween",
+                {"column": col.name, "max_value": _p("month_end")})
+    if s in R.AFTER_START:
+        add(f"{s}.end_date.after_start", "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": "end_date", "column_B": "start_date", "or_equal": True,
+             "ignore_row_if": "either_value_is_missing"})
+    if s == "families":
+        rid = "families.exit_reason.iff_exited"
+        add(rid, "ExpectColumnValuesToNotBeNull", {"column": "exit_reason"}, ("notnull", "exited_on"))
+        add(rid, "ExpectColumnValuesToBeNull", {"column": "exit_reason"}, ("null", "exited_on"))
+    return out
+
+
+def _cross_checks() -> list[Check]:
+    out: list[Check] = []
+
+    def add(tables, rule, expectation, kwargs):
+        out.append(Check(tuple((t, rule.format(t=t)) for t in tables), CROSS_TABLE,
+                           expectation, kwargs))
+
+    # "<table>:<id>" not among those of this delivery already used in other months.
+    out.append(Check(tuple((t, f"{t}.{idc}.unique_centre") for t, idc in C.CENTRE_UNIQUE_IDS.items()),
+                     CROSS_TABLE, "ExpectColumnValuesToNotBeInSet",
+                     {"column": _CENTRE_ID, "value_set": _p("used_ids")}))
+    add(["families"], "families.enrolled_on.changed", "ExpectColumnPairValuesToBeEqual",
+        {"column_A": "enrolled_on", "column_B": _PREV_ENROLLED,
+         "ignore_row_if": "either_value_is_missing"})
+    add(["families"], "families.family_ref.after_exit", "ExpectColumnValuesToBeNull",
+        {"column": _EARLIER_EXIT})
+    # Membership in another table: a flag expected to be True.
+    add(R.FAMILY_LISTED, "{t}.family_ref.listed", "ExpectColumnValuesToBeInSet",
+        {"column": _FAMILY_LISTED, "value_set": [True]})
+    add(R.CHILD_OF_FAMILY, "{t}.child_ref.of_family", "ExpectColumnValuesToBeInSet",
+        {"column": _CHILD_OF_FAMILY, "value_set": [True]})
+    add(["group_attendance"], "{t}.session_id.listed", "ExpectColumnValuesToBeInSet",
+        {"column": _SESSION_LISTED, "value_set": [True]})
+    add(["event_participants"], "{t}.event_id.listed", "ExpectColumnValuesToBeInSet",
+        {"column": _EVENT_LISTED, "value_set": [True]})
+    add(_PROJECT_TABLES, "{t}.project.known", "ExpectColumnValuesToBeInSet",
+        {"column": "project", "value_set": _p("known_projects")})
+    add(_PROJECT_TABLES, "{t}.project.centre", "ExpectColumnValuesToNotBeInSet",
+        {"column": "project", "value_set": _p("other_centres_projects")})
+    for a, b in ((_ACTIVITY, _PSTART), (_PEND, _ACTIVITY)):
+        add(_PROJECT_TABLES, "{t}.project.window", "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": a, "column_B": b, "or_equal": True,
+             "ignore_row_if": "either_value_is_missing"})
+    return out
 
 
 def plan() -> list[Check]:
     """Every expectation of every suite, in suite order."""
-    checks: list[Check] = []
-    add = checks.append
-    in_month = set(R.IN_MONTH)
-    not_after = set(R.NOT_AFTER_MONTH)
-    for t in C.TABLES.values():
-        s = t.name
-        for col in t.columns:
-            if col.required:
-                add(Check(f"{s}.{col.name}.required", s, "ExpectColumnValuesToNotBeNull",
-                          {"column": col.name}))
-            elif (s, col.name) in R.REQUIRED_UNLESS:
-                other, code = R.REQUIRED_UNLESS[(s, col.name)]
-                add(Check(f"{s}.{col.name}.required", s, "ExpectColumnValuesToNotBeNull",
-                          {"column": col.name}, ("ne", other, code)))
-        if t.key:
-            add(Check(f"{s}.{t.key}.unique", s, "ExpectColumnValuesToBeUnique",
-                      {"column": t.key}))
-        for col in t.columns:
-            if col.codes and col.name != "project":
-                if col.kind == C.CODE_LIST:
-                    add(Check(f"{s}.{col.name}.in_set", s, "ExpectColumnValuesToMatchRegex",
-                              {"column": col.name, "regex": _code_list_regex(col.codes)}))
-                else:
-                    add(Check(f"{s}.{col.name}.in_set", s, "ExpectColumnValuesToBeInSet",
-                              {"column": col.name, "value_set": list(col.codes)}))
-            if col.kind in (C.INT, C.NUMBER) and (col.lo is not None or col.hi is not None):
-                kw: dict = {"column": col.name}
-                if col.lo is not None:
-                    kw["min_value"] = col.lo
-                    # A "number" column's lower bound is exclusive (trainings.hours > 0).
-                    if col.kind == C.NUMBER and col.hi is None:
-                        kw["strict_min"] = True
-                if col.hi is not None:
-                    kw["max_value"] = col.hi
-                add(Check(f"{s}.{col.name}.range", s, "ExpectColumnValuesToBeBetween", kw))
-            if col.kind == C.YEAR:
-                add(Check(f"{s}.{col.name}.range", s, "ExpectColumnValuesToBeBetween",
-                          {"column": col.name, "min_value": _p("birth_year_min"),
-                           "max_value": _p("birth_year_max")}))
-            if (s, col.name) in in_month:
-                add(Check(f"{s}.{col.name}.in_month", s, "ExpectColumnValuesToBeBetween",
-                          {"column": col.name, "min_value": _p("month_start"),
-                           "max_value": _p("month_end")}))
-            if (s, col.name) in not_after:
-                add(Check(f"{s}.{col.name}.not_after_month", s, "ExpectColumnValuesToBeBetween",
-                          {"column": col.name, "max_value": _p("month_end")}))
-        if s in R.AFTER_START:
-            add(Check(f"{s}.end_date.after_start", s, "ExpectColumnPairValuesAToBeGreaterThanB",
-                      {"column_A": "end_date", "column_B": "start_date", "or_equal": True,
-                       "ignore_row_if": "either_value_is_missing"}))
-        if s == "families":
-            rid = "families.exit_reason.iff_exited"
-            add(Check(rid, s, "ExpectColumnValuesToNotBeNull", {"column": "exit_reason"},
-                      ("notnull", "exited_on")))
-            add(Check(rid, s, "ExpectColumnValuesToBeNull", {"column": "exit_reason"},
-                      ("null", "exited_on")))
-
-    x = CROSS_TABLE
-    for t in C.TABLES.values():
-        s = t.name
-        if s in C.CENTRE_UNIQUE_IDS:
-            idc = C.CENTRE_UNIQUE_IDS[s]
-            # The parameter holds the ids of this delivery already used in other months
-            # (the used ids that can matter), not the centre's whole history.
-            add(Check(f"{s}.{idc}.unique_centre", x, "ExpectColumnValuesToNotBeInSet",
-                      {"column": xcol(s, idc), "value_set": _p(f"used_{s}")}))
-        if s == "families":
-            add(Check("families.enrolled_on.changed", x, "ExpectColumnPairValuesToBeEqual",
-                      {"column_A": xcol(s, "enrolled_on"), "column_B": xcol(s, _PREV_ENROLLED),
-                       "ignore_row_if": "either_value_is_missing"}))
-            add(Check("families.family_ref.after_exit", x, "ExpectColumnValuesToBeNull",
-                      {"column": xcol(s, _EARLIER_EXIT)}))
-        # Membership in another table: a helper flag (True / False / empty when the
-        # reference itself is empty) computed with pandas, expected to be True.
-        if s in R.FAMILY_LISTED:
-            add(Check(f"{s}.family_ref.listed", x, "ExpectColumnValuesToBeInSet",
-                      {"column": xcol(s, _FAMILY_LISTED), "value_set": [True]}))
-        if s in R.CHILD_OF_FAMILY:
-            add(Check(f"{s}.child_ref.of_family", x, "ExpectColumnValuesToBeInSet",
-                      {"column": xcol(s, _CHILD_OF_FAMILY), "value_set": [True]}))
-        if s == "group_attendance":
-            add(Check("group_attendance.session_id.listed", x, "ExpectColumnValuesToBeInSet",
-                      {"column": xcol(s, _SESSION_LISTED), "value_set": [True]}))
-        if s == "event_participants":
-            add(Check("event_participants.event_id.listed", x, "ExpectColumnValuesToBeInSet",
-                      {"column": xcol(s, _EVENT_LISTED), "value_set": [True]}))
-        if t.has_project:
-            add(Check(f"{s}.project.known", x, "ExpectColumnValuesToBeInSet",
-                      {"column": xcol(s, "project"), "value_set": _p("known_projects")}))
-            add(Check(f"{s}.project.centre", x, "ExpectColumnValuesToNotBeInSet",
-                      {"column": xcol(s, "project"), "value_set": _p("other_centres_projects")}))
-            for a, b in ((_ACTIVITY, _PSTART), (_PEND, _ACTIVITY)):
-                add(Check(f"{s}.project.window", x, "ExpectColumnPairValuesAToBeGreaterThanB",
-                          {"column_A": xcol(s, a), "column_B": xcol(s, b), "or_equal": True,
-                           "ignore_row_if": "either_value_is_missing"}))
-    unknown = {c.rule for c in checks} - set(R.RULES_BY_ID)
-    assert not unknown, f"checks for rules missing from rules.py: {sorted(unknown)}"
+    checks = [c for t in C.TABLES.values() for c in _table_checks(t)] + _cross_checks()
+    for c in checks:
+        for _, rid in c.rules:
+            rule = R.RULES_BY_ID.get(rid)
+            assert rule is not None and rule.suite == c.suite, f"{rid}: not a rule of suite {c.suite}"
     return checks
 
 
@@ -232,7 +242,6 @@ class _GX:
     suites: dict[str, Any]
     checks: dict[str, Check]          # expectation meta["check"] -> Check
     expectations: dict[str, Any]      # expectation meta["check"] -> the suite's Expectation
-    cross_columns: list[str]          # columns of the cross-table frame
 
 
 _STATE: _GX | None = None
@@ -245,8 +254,6 @@ def _condition(cond: tuple | None):
     from great_expectations.expectations.row_conditions import Column
 
     op, col, *val = cond
-    if op == "eq":
-        return Column(col) == val[0]
     if op == "ne":
         return Column(col) != val[0]
     if op == "null":
@@ -282,14 +289,13 @@ def _gx() -> _GX:
                 if check.condition is not None:
                     kwargs["row_condition"] = _condition(check.condition)
                 expectations.append(getattr(gxe, check.expectation)(
-                    **kwargs, meta={"check": key, "rule": check.rule}))
+                    **kwargs, meta={"check": key, "rules": list(check.rule_ids)}))
             suites[name] = context.suites.add(gx.ExpectationSuite(name=name,
                                                                   expectations=expectations))
         expectations_by_key = {e.meta["check"]: e for suite in suites.values()
                                for e in suite.expectations}
         assert set(expectations_by_key) == set(by_key)
-        _STATE = _GX(context, batch_definitions, suites, by_key, expectations_by_key,
-                     _cross_columns(checks))
+        _STATE = _GX(context, batch_definitions, suites, by_key, expectations_by_key)
         return _STATE
 
 
@@ -306,39 +312,34 @@ def _to_dates(s: pd.Series) -> pd.Series:
 
 
 def _table_frames(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each table as the suites read it: `_table`, `_row`, the contract columns, typed."""
     frames = {}
     for t in C.TABLES.values():
         df = tables.get(t.name)
         cols = [_ROW, *t.column_names]
         if df is None:
-            frames[t.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+            frames[t.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in [_TABLE, *cols]})
             continue
         missing = [c for c in cols if c not in df.columns]
         if missing:
             raise ValueError(f"table {t.name} lacks column(s) {', '.join(missing)}: the parser "
                              "must pass every contract column and _row")
-        df = df[cols].reset_index(drop=True)
-        if len(df):
-            df = df.copy()
-            for col in t.columns:
-                if col.kind == C.DATE:
-                    df[col.name] = _to_dates(df[col.name])
-                elif col.kind in (C.INT, C.YEAR):
-                    df[col.name] = df[col.name].astype("Int64")
-                elif col.kind == C.NUMBER:
-                    df[col.name] = df[col.name].astype("float64")
-            df[_ROW] = df[_ROW].astype("int64")
+        df = df[cols].reset_index(drop=True)       # a copy: the caller's frame is not touched
+        for col in t.columns:
+            if col.kind == C.DATE:
+                df[col.name] = _to_dates(df[col.name])
+            elif col.kind in (C.INT, C.YEAR):
+                df[col.name] = df[col.name].astype("Int64")
+            elif col.kind == C.NUMBER:
+                df[col.name] = df[col.name].astype("float64")
+        df[_ROW] = df[_ROW].astype("int64")
+        df.insert(0, _TABLE, pd.Series(t.name, index=df.index, dtype=object))
         frames[t.name] = df
     return frames
 
 
 def _ts(d: dt.date) -> pd.Timestamp:
     return pd.Timestamp(d)
-
-
-def _project_dates(ctx: DeliveryContext) -> tuple[dict, dict]:
-    return ({c: _ts(p.start) for c, p in ctx.projects.items()},
-            {c: _ts(p.end) for c, p in ctx.projects.items()})
 
 
 def _history(fam: pd.DataFrame, prev: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
@@ -354,19 +355,20 @@ def _history(fam: pd.DataFrame, prev: pd.DataFrame | None) -> tuple[pd.Series, p
         return nat, nat.copy()
     prev = prev[["family_ref", "enrolled_on", "exited_on", "month"]].copy()
     for c in ("enrolled_on", "exited_on", "month"):
-        prev[c] = _to_dates(prev[c])
+        prev[c] = _to_dates(prev[c]).astype("datetime64[ns]")
     prev = prev[prev["family_ref"].notna()]
+    enrolled = fam["enrolled_on"].astype("datetime64[ns]")
     latest = (prev.sort_values("month", kind="stable")
               .drop_duplicates("family_ref", keep="last").set_index("family_ref"))
-    prev_enrolled = fam["family_ref"].map(latest["enrolled_on"])
-    prev_exit = fam["family_ref"].map(latest["exited_on"])
-    reenrolled = prev_exit.notna() & fam["enrolled_on"].notna() & (fam["enrolled_on"] >= prev_exit)
-    prev_enrolled = prev_enrolled.where(~reenrolled).astype("datetime64[ns]")
+    prev_enrolled = fam["family_ref"].map(latest["enrolled_on"]).astype("datetime64[ns]")
+    prev_exit = fam["family_ref"].map(latest["exited_on"]).astype("datetime64[ns]")
+    reenrolled = prev_exit.notna() & enrolled.notna() & (enrolled >= prev_exit)
+    prev_enrolled = prev_enrolled.where(~reenrolled)
 
     exits = (prev[prev["exited_on"].notna() & prev["enrolled_on"].notna()]
              .sort_values("exited_on").drop_duplicates(["family_ref", "enrolled_on"]))
-    key = fam[["family_ref", "enrolled_on"]].astype({"enrolled_on": "datetime64[ns]"})
-    exits = exits.astype({"enrolled_on": "datetime64[ns]"})
+    key = pd.DataFrame({"family_ref": fam["family_ref"].astype(object), "enrolled_on": enrolled})
+    exits = exits.astype({"family_ref": object})
     earlier_exit = key.merge(exits[["family_ref", "enrolled_on", "exited_on"]],
                              on=["family_ref", "enrolled_on"], how="left")["exited_on"]
     earlier_exit.index = fam.index
@@ -378,12 +380,12 @@ def _flag(ok: pd.Series, present: pd.Series) -> pd.Series:
     return ok.astype(object).where(present, None)
 
 
-def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext,
-                 columns: list[str]) -> pd.DataFrame:
-    """Every row of every table; `columns` (`<table>__<column>`) filled on that table's rows."""
-    starts, ends = _project_dates(ctx)
+def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> pd.DataFrame:
+    """Every row of every table, with the helper columns the cross-table rules check."""
+    starts = {c: _ts(p.start) for c, p in ctx.projects.items()}
+    ends = {c: _ts(p.end) for c, p in ctx.projects.items()}
     fam_refs = set(frames["families"]["family_ref"].dropna())
-    kids = frames["children"][["family_ref", "child_ref"]].dropna()
+    kids = frames["children"][["family_ref", "child_ref"]].dropna().astype(object)
     kid_pairs = pd.MultiIndex.from_frame(kids) if len(kids) else None
     sessions = set(frames["group_sessions"]["session_id"].dropna())
     events = set(frames["events"]["event_id"].dropna())
@@ -392,60 +394,51 @@ def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext,
         df = frames[t.name]
         if df.empty:
             continue
-        src = {c: df[c] for c in t.column_names}
+        part = {_TABLE: df[_TABLE], _ROW: df[_ROW]}
+        if t.name in C.CENTRE_UNIQUE_IDS:
+            part[_CENTRE_ID] = df[C.CENTRE_UNIQUE_IDS[t.name]].astype(object).map(
+                lambda v, t=t.name: None if pd.isna(v) else f"{t}:{v}")
         if t.name == "families":
-            src[_PREV_ENROLLED], src[_EARLIER_EXIT] = _history(df, ctx.previous_families)
-        if "family_ref" in df:
-            src[_FAMILY_LISTED] = _flag(df["family_ref"].isin(fam_refs), df["family_ref"].notna())
-        if "child_ref" in df and t.name != "children":
-            both = df["family_ref"].notna() & df["child_ref"].notna()
+            part["enrolled_on"] = df["enrolled_on"]
+            part[_PREV_ENROLLED], part[_EARLIER_EXIT] = _history(df, ctx.previous_families)
+        if t.name in R.FAMILY_LISTED:
+            part[_FAMILY_LISTED] = _flag(df["family_ref"].isin(fam_refs), df["family_ref"].notna())
+        if t.name in R.CHILD_OF_FAMILY:
+            pairs = df[["family_ref", "child_ref"]].astype(object)
+            present = pairs.notna().all(axis=1)
             if kid_pairs is None:
                 ok = pd.Series(False, index=df.index)
             else:
-                ok = pd.Series(pd.MultiIndex.from_frame(
-                    df[["family_ref", "child_ref"]].astype(object)).isin(kid_pairs), index=df.index)
-            src[_CHILD_OF_FAMILY] = _flag(ok, both)
+                ok = pd.Series(pd.MultiIndex.from_frame(pairs).isin(kid_pairs), index=df.index)
+            part[_CHILD_OF_FAMILY] = _flag(ok, present)
         if t.name == "group_attendance":
-            src[_SESSION_LISTED] = _flag(df["session_id"].isin(sessions), df["session_id"].notna())
+            part[_SESSION_LISTED] = _flag(df["session_id"].isin(sessions), df["session_id"].notna())
         if t.name == "event_participants":
-            src[_EVENT_LISTED] = _flag(df["event_id"].isin(events), df["event_id"].notna())
+            part[_EVENT_LISTED] = _flag(df["event_id"].isin(events), df["event_id"].notna())
         if t.has_project:
-            src[_ACTIVITY] = df[t.activity_date]
-            src[_PSTART] = df["project"].map(starts)
-            src[_PEND] = df["project"].map(ends)
-        part = {_ROW: df[_ROW]}
-        prefix = f"{t.name}__"
-        for c in columns:
-            if c.startswith(prefix):
-                part[c] = src[c[len(prefix):]]
+            part["project"] = df["project"]
+            part[_ACTIVITY] = df[t.activity_date]
+            part[_PSTART] = df["project"].map(starts)
+            part[_PEND] = df["project"].map(ends)
         parts.append(pd.DataFrame(part))
     if not parts:
-        return pd.DataFrame(columns=[_ROW, *columns])
-    out = pd.concat(parts, ignore_index=True).reindex(columns=[_ROW, *columns])
-    for c in columns:
-        table, col = c.split("__", 1)
-        is_date = col in _HELPER_DATES or (col in C.TABLES[table].column_names
-                                           and C.TABLES[table].column(col).kind == C.DATE)
-        if is_date:
+        return pd.DataFrame(columns=list(_CROSS_COLUMNS))
+    out = pd.concat(parts, ignore_index=True).reindex(columns=list(_CROSS_COLUMNS))
+    for c in _CROSS_COLUMNS:
+        if c in _CROSS_DATES:
             out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
-        else:
+        elif c != _ROW:
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     out[_ROW] = out[_ROW].astype("int64")
     return out
 
 
-def _cross_columns(checks: list[Check]) -> list[str]:
-    cols: list[str] = []
-    for c in checks:
-        if c.suite == CROSS_TABLE:
-            for k in ("column", "column_A", "column_B"):
-                if k in c.kwargs and c.kwargs[k] not in cols:
-                    cols.append(c.kwargs[k])
-    return cols
-
-
 def _parameters(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> dict:
-    params = {
+    used = []
+    for table, idc in C.CENTRE_UNIQUE_IDS.items():
+        ids = {str(v) for v in frames[table][idc].dropna()}
+        used += [f"{table}:{i}" for i in ids & {str(v) for v in ctx.existing_ids.get(table, ())}]
+    return {
         "month_start": _ts(ctx.month),
         "month_end": _ts(ctx.month_end),
         "birth_year_min": ctx.month.year - 24,
@@ -453,12 +446,8 @@ def _parameters(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> dict:
         "known_projects": sorted(ctx.projects),
         "other_centres_projects": sorted(c for c, p in ctx.projects.items()
                                          if ctx.centre not in p.centres),
+        "used_ids": sorted(used),
     }
-    for table, idc in C.CENTRE_UNIQUE_IDS.items():
-        ids = set(frames[table][idc].dropna())
-        used = {str(v) for v in ctx.existing_ids.get(table, ())}
-        params[f"used_{table}"] = sorted(ids & used)
-    return params
 
 
 # ---------------------------------------------------------------------------------------
@@ -477,16 +466,14 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _finding(rule_id: str, rows: set[int], count: int) -> Finding:
+def _finding(rule_id: str, rows: set[int]) -> Finding:
     rule = R.rule(rule_id)
     rows_t = tuple(sorted(rows))
-    count = max(count, len(rows_t))
     shown = ", ".join(str(r) for r in rows_t[:20]) + (", …" if len(rows_t) > 20 else "")
-    message = (f"{rule.table}: {_plural(count, 'row')} failed {rule.id}"
-               + (f" (row{'' if len(rows_t) == 1 else 's'} {shown})" if rows_t else "")
-               + f". {rule.description}")
+    message = (f"{rule.table}: {_plural(len(rows_t), 'row')} failed {rule.id} "
+               f"(row{'' if len(rows_t) == 1 else 's'} {shown}). {rule.description}")
     return Finding(rule=rule.id, severity=rule.severity, table=rule.table, column=rule.column,
-                   message=message, rows=rows_t, count=count)
+                   message=message, rows=rows_t, count=len(rows_t))
 
 
 def _check_evaluated(state: _GX, suite: str, results) -> None:
@@ -494,27 +481,28 @@ def _check_evaluated(state: _GX, suite: str, results) -> None:
         if _raised(r.exception_info):
             check = state.checks[r.expectation_config.meta["check"]]
             raise ValidationSuiteError(
-                f"suite {suite}: the expectation for rule {check.rule} "
+                f"suite {suite}: the expectation for {', '.join(check.rule_ids)} "
                 f"({check.expectation}) could not be evaluated", results)
 
 
 def _findings(state: _GX, suite: str, results) -> list[Finding]:
-    """Findings from COMPLETE results: the `_row` numbers and counts, never the values."""
+    """Findings from COMPLETE results: the failing rows' `_table`/`_row`, never the values."""
     _check_evaluated(state, suite, results)
-    failed: dict[str, tuple[set[int], int]] = {}
+    failed: dict[str, set[int]] = {}
     for r in results:
         if r.success:
             continue
         check = state.checks[r.expectation_config.meta["check"]]
+        rule_of = dict(check.rules)
         res = r.result or {}
-        rows = {int(x[_ROW]) for x in res.get("unexpected_index_list") or ()}
-        rows_, count = failed.get(check.rule, (set(), 0))
-        rows_ |= rows
-        failed[check.rule] = (rows_, max(count, int(res.get("unexpected_count") or 0),
-                                         len(rows_)))
+        index = res.get("unexpected_index_list") or ()
+        if len(index) != res.get("unexpected_count"):
+            raise ValidationSuiteError(f"suite {suite}: {', '.join(check.rule_ids)}: GX did not "
+                                       "return the failing rows", results)
+        for x in index:
+            failed.setdefault(rule_of[x[_TABLE]], set()).add(int(x[_ROW]))
     order = {r.id: i for i, r in enumerate(R.RULES)}
-    return [_finding(rid, rows, count)
-            for rid, (rows, count) in sorted(failed.items(), key=lambda kv: order[kv[0]])]
+    return [_finding(rid, failed[rid]) for rid in sorted(failed, key=order.__getitem__)]
 
 
 def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> list[Finding]:
@@ -550,15 +538,14 @@ def validate_delivery_by_suite(tables: dict[str, pd.DataFrame], ctx: DeliveryCon
         names = [n for n in names if n in wanted]
     frames = _table_frames(tables)
     params = _parameters(frames, ctx)
+    cross = _cross_frame(frames, ctx) if CROSS_TABLE in names else None
     state = _gx()
-    cross = _cross_frame(frames, ctx, state.cross_columns) if CROSS_TABLE in names else None
     out: dict[str, list[Finding]] = {name: [] for name in names}
     with _LOCK:
         for name in names:
             df = cross if name == CROSS_TABLE else frames[name]
-            if df.empty:
-                continue
-            out[name] = _run_suite(state, name, df, params)
+            if not df.empty:
+                out[name] = _run_suite(state, name, df, params)
     return out
 
 
