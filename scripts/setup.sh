@@ -18,8 +18,7 @@ stamp=.venv/.installed-$(sha256sum requirements.lock pyproject.toml | sha256sum 
 if [ ! -f "$stamp" ]; then
   echo "Installing pinned dependencies (requirements.lock)..."
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
-    || .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 mkdir -p .dagster_home

@@ -49,8 +49,12 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     intake, refresh_job, publish_job = (defs.resolve_job_def(n) for n in ("intake", "refresh", "publish"))
     load_selection = [k for k in refresh_job.asset_layer.executable_asset_keys
                       if k.path[-1] in ("staged_delivery", "core_delivery")]
+    # Dagster's console log stays quiet: the coordinator reads one line per delivery here,
+    # and everything else is in the run history (UI).
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
+        "SOS_DAGSTER_LOG_LEVEL", "CRITICAL")}}}}
     with writer_lock(paths):
-        r = intake.execute_in_process(instance=instance, raise_on_error=False,
+        r = intake.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet_logs,
                                       tags={"sos/trigger": "cli"})
         if not r.success:
             failed.append("intake")
@@ -63,11 +67,15 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
             seen.add(p.seq)
             r = refresh_job.execute_in_process(
                 instance=instance, partition_key=p.partition, asset_selection=load_selection,
-                raise_on_error=False, tags={"sos/delivery": p.delivery, "sos/trigger": "cli"})
+                raise_on_error=False, run_config=quiet_logs,
+                tags={"sos/delivery": p.delivery, "sos/trigger": "cli"})
             if any(q.seq == p.seq for q in pending_list(paths)):  # neither loaded nor rejected
                 failed.append(f"{p.delivery} ({p.partition}): run {r.run_id} failed; it stays queued")
+                out(f"  {p.delivery:<16} FAILED (run {r.run_id})")
+            else:
+                out(f"  {p.delivery:<16} {'loaded' if r.success else 'rejected'}")
         r = publish_job.execute_in_process(instance=instance, raise_on_error=False,
-                                           tags={"sos/trigger": "cli"})
+                                           run_config=quiet_logs, tags={"sos/trigger": "cli"})
         if not r.success:
             failed.append("publish")
     elapsed = time.monotonic() - t0

@@ -68,3 +68,21 @@ def test_the_sensor_asks_for_intake_when_the_inbox_has_a_delivery(data_dir):
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
     assert [r.job_name for r in requests] == ["intake"]
+
+
+def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publish(data_dir):
+    from sos_pipeline import reference
+    from sos_pipeline.ingest.load import screen_inbox
+    from sos_pipeline.sample import writers
+    from sos_pipeline.sample.bad_corpus import clean_tables
+
+    writers.write_csv_utf8(data_dir / "inbox", "VAL_2016-03", clean_tables("VAL", 2016, 3))
+    writers.write_xlsx(data_dir / "inbox", "BAU_2016-04", clean_tables("BAU", 2016, 4))
+    screen_inbox(config.paths().ensure(), reference.load(data_dir))
+    defs = build_definitions(str(data_dir))
+    sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
+    with dg.build_sensor_context() as ctx:
+        requests = sensor(ctx)
+    assert [(r.job_name, r.partition_key) for r in requests] == [
+        ("refresh", "VAL|2016-03"), ("refresh", "BAU|2016-04"), ("publish", None)]
+    assert {k.to_user_string() for k in requests[0].asset_selection} == {"staged_delivery", "core_delivery"}

@@ -213,3 +213,37 @@ def test_no_clear_text_ref_anywhere_in_the_warehouse_file(corpus_run):
     for ref in refs:
         assert ref.encode() not in blob, ref
         assert ref.encode("utf-16-le") not in blob
+
+
+def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_dir):
+    """The `refresh` job for one centre-month, as the UI launches it: a failing suite blocks core."""
+    from dagster import AssetKey, DagsterEventType, DagsterInstance
+
+    from sos_pipeline.definitions import build_definitions
+
+    bad = clean_tables("BAU", 2017, 2)
+    bad["services"][0]["minutes"] = 601
+    drop(data_dir, "BAU_2017-02", bad)
+    defs = build_definitions(str(data_dir))
+    job = defs.resolve_job_def("refresh")
+    with DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(partition_key="BAU|2017-02", instance=instance,
+                                        raise_on_error=False)
+        assert not result.success
+        checks = {e.event_specific_data.check_name:
+                  e.event_specific_data
+                  for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION}
+        assert not checks["services"].passed
+        assert checks["services"].severity.value == "ERROR"
+        assert checks["families"].passed and checks["structure_and_privacy"].passed
+        materialized = {e.asset_key for e in result.all_events
+                        if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
+        assert AssetKey("staged_delivery") in materialized
+        assert AssetKey("core_delivery") not in materialized and AssetKey("warehouse") not in materialized
+        # metadata the coordinator sees names the rule and rows, never a value
+        meta = checks["services"].metadata["findings"].value
+        assert [(f["rule"], f["rows"]) for f in meta] == [("services.minutes.range", [2])]
+    con = duckdb.connect(str(data_dir / ".work" / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM core.services").fetchone() == (0,)
+    assert con.execute("SELECT status FROM audit.deliveries").fetchall() == [("rejected",)]
+    con.close()
