@@ -1,0 +1,58 @@
+"""The coordinator's commands: exit codes and messages people act on."""
+from __future__ import annotations
+
+import duckdb
+
+from sos_pipeline import cli, config
+from sos_pipeline.sample import writers
+from sos_pipeline.sample.bad_corpus import clean_tables
+
+
+def test_production_without_a_key_refuses_to_run(data_dir, monkeypatch, capsys):
+    monkeypatch.delenv("SOS_PSEUDONYM_KEY")
+    monkeypatch.setenv("SOS_ENV", "production")
+    writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
+    assert cli.main(["refresh"]) == 2
+    assert "SOS_PSEUDONYM_KEY is not set" in capsys.readouterr().err
+    assert not (data_dir / "warehouse.duckdb").exists()
+    assert (data_dir / "inbox" / "BAU_2016-03").is_dir()          # nothing was taken
+
+
+def test_demo_key_is_announced(data_dir, monkeypatch, capsys):
+    monkeypatch.delenv("SOS_PSEUDONYM_KEY")
+    monkeypatch.setattr(config, "_warned", False)
+    config.pseudonym_key()
+    assert "DEMO pseudonym key" in capsys.readouterr().err
+
+
+def test_broken_reference_stops_the_run_naming_the_file(data_dir, capsys):
+    (data_dir / "reference").mkdir()
+    (data_dir / "reference" / "centres.yaml").write_text("centres:\n  - code: bau\n", encoding="utf-8")
+    writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
+    assert cli.main(["refresh"]) == 2
+    err = capsys.readouterr().err
+    assert "reference/centres.yaml: centre 'bau': code must be 1-8 upper-case" in err
+    assert (data_dir / "inbox" / "BAU_2016-03").is_dir()
+
+
+def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, capsys):
+    """The UI's `refresh` job on one partition with nothing queued re-reads the accepted version."""
+    from dagster import DagsterInstance
+
+    from sos_pipeline.definitions import build_definitions
+
+    writers.write_csv_cp1257(data_dir / "inbox", "VAL_2016-06", clean_tables("VAL", 2016, 6))
+    assert cli.main(["refresh"]) == 0
+    out = capsys.readouterr().out
+    assert "VAL_2016-06      loaded" in out and "accepted   1" in out
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    before = con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall()
+    con.close()
+    job = build_definitions(str(data_dir)).resolve_job_def("refresh")
+    with DagsterInstance.ephemeral() as instance:
+        assert job.execute_in_process(partition_key="VAL|2016-06", instance=instance).success
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall() == before
+    assert con.execute("SELECT status, count(*) FROM audit.deliveries GROUP BY 1").fetchall() == \
+        [("accepted", 1)]
+    con.close()
