@@ -120,8 +120,16 @@ def sample_data(data_dir: Path | None = None) -> int:
 
     paths = (config.Paths(data_dir) if data_dir else config.paths()).ensure()
     summary = generate(paths.inbox)
-    n = len(summary.get("written", summary.get("deliveries", [])))
-    print(f"Wrote {n} sample deliveries into {paths.inbox}")
+    deliveries = summary["deliveries"]
+    forms: dict[str, int] = {}
+    for d in deliveries:
+        forms[d["form"]] = forms.get(d["form"], 0) + 1
+    print(f"Wrote {len(deliveries)} sample deliveries into {paths.inbox} "
+          f"({', '.join(f'{n} {f}' for f, n in sorted(forms.items()))}):")
+    c = summary["correction"]
+    print(f"  a correction: {c['name']} is delivered twice ({'; '.join(c['changes'])})")
+    for name, r in summary["rejected"].items():
+        print(f"  to be rejected: {name} ({', '.join(r['rules'])}): {r['why']}")
     return 0
 
 

@@ -86,3 +86,10 @@ def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publ
     assert [(r.job_name, r.partition_key) for r in requests] == [
         ("refresh", "VAL|2016-03"), ("refresh", "BAU|2016-04"), ("publish", None)]
     assert {k.to_user_string() for k in requests[0].asset_selection} == {"staged_delivery", "core_delivery"}
+
+
+def test_one_asset_check_per_validation_suite():
+    from sos_pipeline.defs.ingest import SUITES
+    from sos_pipeline.validation.suites import suite_names
+
+    assert list(SUITES) == ["structure_and_privacy", *suite_names()]

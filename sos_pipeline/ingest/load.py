@@ -273,7 +273,11 @@ def reject(paths: Paths, partition: str, findings: list[Finding]) -> str:
             for t in contract.TABLES:
                 con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
             con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
-            if info["pending_seq"] != "reload":
+            recorded = con.execute(  # idempotent if a killed run is repeated
+                "SELECT count(*) FROM audit.deliveries WHERE delivery = ? AND sha256 = ? AND "
+                "received_at = ? AND status = 'rejected'",
+                [info["delivery"], info["sha256"], info["received_at"]]).fetchone()[0]
+            if info["pending_seq"] != "reload" and not recorded:
                 _audit(con, delivery=info["delivery"], centre=centre, month=month,
                        received_at=info["received_at"], sha=info["sha256"], status="rejected",
                        reason=reason, form=info["form"], archive_path=info["archive_path"])

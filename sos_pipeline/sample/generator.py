@@ -1062,8 +1062,8 @@ def rejected_samples() -> list[tuple[str, str, dict, dict[str, list[dict]], dt.d
          ("intake.future_month",), "a month that has not ended"),
         ("VAL_2013-10", CSV_CP1257, {}, before, dt.datetime(2013, 11, 4, 11, tzinfo=utc),
          ("intake.before_active", "services.minutes.range", "services.family_ref.listed"),
-         "before VAL's active_from 2013-11-01; also a contact of 900 minutes and one for family "
-         "V-0999, which is not listed"),
+         "before VAL's active_from 2013-11-01; also a contact of 900 minutes and one for a family "
+         "that is not listed"),
     ]
 
 
