@@ -89,10 +89,12 @@ def build(partitions: dg.PartitionsDefinition):
             warns = [f for f in fs if f.severity == "warning"]
             meta = {"errors": len(errs), "warnings": len(warns),
                     "findings": dg.MetadataValue.json([f.as_dict() for f in fs][:100])}
-            if unreadable and suite != "structure_and_privacy":
+            not_run = unreadable and suite != "structure_and_privacy"
+            if not_run:
                 meta["note"] = "not run: the delivery was rejected before validation"
             yield dg.AssetCheckResult(
-                check_name=suite, asset_key=staged_delivery.key, passed=not errs and not warns,
+                check_name=suite, asset_key=staged_delivery.key,
+                passed=not errs and not warns and not not_run,
                 severity=dg.AssetCheckSeverity.ERROR if errs else dg.AssetCheckSeverity.WARN,
                 metadata=meta)
 
