@@ -103,15 +103,11 @@ def build(partitions: dg.PartitionsDefinition):
               description="Replaces the centre-month in the core tables by the validated delivery, in one "
                           "transaction, and records it as accepted (the previous version as superseded).")
     def core_delivery(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        from sos_pipeline.ingest.load import load_core, staged_info
+        from sos_pipeline.ingest.load import load_core
 
         paths = warehouse.paths()
-        info = staged_info(paths, context.partition_key)
-        if info is None:
-            raise dg.Failure(f"Nothing staged for {context.partition_key} (was it rejected?).")
-        # Warnings found by the checks are recorded with the accepted delivery.
+        info, counts = load_core(paths, context.partition_key)
         warnings = [f for f in info["findings"] if f.severity == "warning"]
-        counts = load_core(paths, context.partition_key, warnings)
         return dg.MaterializeResult(metadata={
             "delivery": info["delivery"], "sha256": info["sha256"], "status": "accepted",
             "rows_loaded": dg.MetadataValue.json(counts), "total_rows_loaded": sum(counts.values()),

@@ -178,12 +178,10 @@ def _insert_staging(con, name: str, frame: pd.DataFrame, centre: str, month: dt.
 
 # ------------------------------------------------------------------ validation
 
-def staged_info(paths: Paths, partition: str):
-    centre, month = _split(partition)
-    with connect(paths) as con:
-        row = con.execute("SELECT delivery, sha256, received_at, form, archive_path, pending_seq, "
-                          "findings_json FROM staging.deliveries WHERE centre = ? AND month = ?",
-                          [centre, month]).fetchone()
+def _staged_info(con, centre: str, month: dt.date) -> dict | None:
+    row = con.execute("SELECT delivery, sha256, received_at, form, archive_path, pending_seq, "
+                      "findings_json FROM staging.deliveries WHERE centre = ? AND month = ?",
+                      [centre, month]).fetchone()
     if row is None:
         return None
     keys = ("delivery", "sha256", "received_at", "form", "archive_path", "pending_seq")
@@ -236,15 +234,15 @@ def validate(paths: Paths, ref: Reference, partition: str) -> dict[str, list[Fin
     """Run every suite on the staged delivery. Structure/privacy findings come first."""
     from sos_pipeline.validation.suites import suite_names, validate_delivery_by_suite
 
-    info = staged_info(paths, partition)
-    if info is None:
-        raise LookupError(f"Nothing is staged for {partition}: materialise raw_delivery first.")
-    results = {"structure_and_privacy": info["findings"]}
-    if any(f.severity == ERROR for f in info["findings"]):
-        results.update({s: [] for s in suite_names()})
-        return results
     centre, month = _split(partition)
     with connect(paths) as con:
+        info = _staged_info(con, centre, month)
+        if info is None:
+            raise LookupError(f"Nothing is staged for {partition}: materialise staged_delivery first.")
+        results = {"structure_and_privacy": info["findings"]}
+        if any(f.severity == ERROR for f in info["findings"]):
+            results.update({s: [] for s in suite_names()})
+            return results
         frames = staged_frames(con, centre, month)
         ctx = validation_context(con, ref, info["delivery"], centre, month)
     results.update(validate_delivery_by_suite(frames, ctx))
@@ -263,12 +261,12 @@ def note_findings(paths: Paths, partition: str, findings: list[Finding]) -> None
 
 def reject(paths: Paths, partition: str, findings: list[Finding]) -> str:
     """Quarantine the staged delivery; core stays exactly as it was."""
-    info = staged_info(paths, partition)
     centre, month = _split(partition)
     reason = summary(findings)
-    intake.write_quarantine(paths, info["delivery"], info["sha256"], findings,
-                            paths.data / info["archive_path"], info["received_at"].isoformat())
     with connect(paths) as con:
+        info = _staged_info(con, centre, month)
+        intake.write_quarantine(paths, info["delivery"], info["sha256"], findings,
+                                paths.data / info["archive_path"], info["received_at"].isoformat())
         with transaction(con):
             for t in contract.TABLES:
                 con.execute(f"DELETE FROM staging.{t} WHERE centre = ? AND month = ?", [centre, month])
@@ -292,13 +290,18 @@ def _drop_queued(paths: Paths, info) -> None:
             intake.drop_pending(paths, p)
 
 
-def load_core(paths: Paths, partition: str, warnings: list[Finding]) -> dict[str, int]:
-    """Replace the centre-month in core by the staged delivery, in one transaction."""
-    info = staged_info(paths, partition)
-    if info is None:
-        raise LookupError(f"Nothing is staged for {partition}.")
+def load_core(paths: Paths, partition: str) -> tuple[dict, dict[str, int]]:
+    """Replace the centre-month in core by the staged delivery, in one transaction.
+
+    Returns what was staged (delivery, sha256, findings, ...) and the rows loaded per table.
+    The delivery's warnings, noted by the checks, go into audit.findings with it.
+    """
     centre, month = _split(partition)
     with connect(paths) as con:
+        info = _staged_info(con, centre, month)
+        if info is None:
+            raise LookupError(f"Nothing is staged for {partition} (was it rejected?).")
+        warnings = [f for f in info["findings"] if f.severity == WARNING]
         counts = {t: con.execute(f"SELECT count(*) FROM staging.{t} WHERE centre = ? AND month = ?",
                                  [centre, month]).fetchone()[0] for t in contract.TABLES}
         cur = _current(con, centre, month)
@@ -320,4 +323,4 @@ def load_core(paths: Paths, partition: str, warnings: list[Finding]) -> dict[str
                            warnings=len(warnings), archive_path=info["archive_path"])
                     _record_findings(con, info["delivery"], info["sha256"], warnings)
     _drop_queued(paths, info)
-    return counts
+    return info, counts
