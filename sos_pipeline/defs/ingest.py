@@ -112,6 +112,9 @@ def build(partitions: dg.PartitionsDefinition):
             "delivery": info["delivery"], "sha256": info["sha256"], "status": "accepted",
             "rows_loaded": dg.MetadataValue.json(counts), "total_rows_loaded": sum(counts.values()),
             "warnings": len(warnings),
+            "warning_rules": dg.MetadataValue.md("\n".join(
+                f"- `{f.rule}` ({f.table}, {f.count or len(f.rows)} row(s): "
+                f"{', '.join(map(str, f.rows[:10]))})" for f in warnings) or "none"),
             "preview": dg.MetadataValue.md(_preview(paths, context.partition_key)),
         })
 
