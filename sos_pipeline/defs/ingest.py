@@ -46,8 +46,12 @@ def build(partitions: dg.PartitionsDefinition):
                           "from the archive) in its dialect, runs the privacy gate and replaces refs by "
                           "keyed pseudonyms, and stages it in the working warehouse for validation.")
     def staged_delivery(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        from sos_pipeline import config
         from sos_pipeline.ingest.load import stage
 
+        if config.using_demo_key():
+            context.log.warning("SOS_PSEUDONYM_KEY is not set: pseudonyms use the DEMO key and are "
+                                "not secret. Set SOS_PSEUDONYM_KEY before loading real data.")
         staged = stage(warehouse.paths(), warehouse.reference(), context.partition_key)
         if staged is None:
             raise dg.Failure(f"No delivery for {context.partition_key}: nothing queued in the inbox "
@@ -56,6 +60,7 @@ def build(partitions: dg.PartitionsDefinition):
         return dg.MaterializeResult(metadata={
             "delivery": staged.delivery, "sha256": staged.sha256, "form": staged.form,
             "reload_of_accepted_version": staged.reload,
+            "pseudonym_key": "DEMO key (not secret)" if config.using_demo_key() else "SOS_PSEUDONYM_KEY",
             "readable_and_private": not errors,
             "rows_read": dg.MetadataValue.json(staged.row_counts),
             "total_rows_read": sum(staged.row_counts.values()),
