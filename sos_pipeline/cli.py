@@ -46,9 +46,8 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     t0 = time.monotonic()
     failed: list[str] = []
     instance = DagsterInstance.get()
-    intake, refresh_job, publish_job = (defs.resolve_job_def(n) for n in ("intake", "refresh", "publish"))
-    load_selection = [k for k in refresh_job.asset_layer.executable_asset_keys
-                      if k.path[-1] in ("staged_delivery", "core_delivery")]
+    intake, load_job, publish_job = (defs.resolve_job_def(n)
+                                     for n in ("intake", "load_delivery", "publish"))
     # Dagster's console log stays quiet: the coordinator reads one line per delivery here,
     # and everything else is in the run history (UI).
     quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
@@ -65,9 +64,8 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
                 break
             p = queue[0]
             seen.add(p.seq)
-            r = refresh_job.execute_in_process(
-                instance=instance, partition_key=p.partition, asset_selection=load_selection,
-                raise_on_error=False, run_config=quiet_logs,
+            r = load_job.execute_in_process(
+                instance=instance, partition_key=p.partition, raise_on_error=False, run_config=quiet_logs,
                 tags={"sos/delivery": p.delivery, "sos/trigger": "cli"})
             if any(q.seq == p.seq for q in pending_list(paths)):  # neither loaded nor rejected
                 failed.append(f"{p.delivery} ({p.partition}): run {r.run_id} failed; it stays queued")

@@ -28,15 +28,18 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         "refresh", selection=dg.AssetSelection.assets(*assets),
         description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
                     "delivery, validate it (blocking checks), load it into core, publish.")
+    load_job = dg.define_asset_job(
+        "load_delivery", selection=dg.AssetSelection.assets(staged, core),
+        description="Load one centre-month: read and stage its next queued delivery, validate it "
+                    "(blocking checks), load it into core. What the sensor and the CLI run per delivery.")
     publish_job = dg.define_asset_job("publish", selection=[warehouse],
                                       description="Publish the working warehouse as warehouse.duckdb.")
-    load_selection = [staged.key, core.key]
-    sensor, schedule = automation.build(load_selection, [intake_job, refresh_job, publish_job])
+    sensor, schedule = automation.build([intake_job, load_job, publish_job])
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, publish_job],
+        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, load_job, publish_job],
         sensors=[sensor], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir)})
 

@@ -15,7 +15,7 @@ def test_definitions_snapshot(data_dir):
     defs = build_definitions(str(data_dir))
     repo = defs.get_repository_def()
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
-        ["intake", "publish", "refresh"]
+        ["intake", "load_delivery", "publish", "refresh"]
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "warehouse"}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
@@ -84,8 +84,7 @@ def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publ
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
     assert [(r.job_name, r.partition_key) for r in requests] == [
-        ("refresh", "VAL|2016-03"), ("refresh", "BAU|2016-04"), ("publish", None)]
-    assert {k.to_user_string() for k in requests[0].asset_selection} == {"staged_delivery", "core_delivery"}
+        ("load_delivery", "VAL|2016-03"), ("load_delivery", "BAU|2016-04"), ("publish", None)]
 
 
 def test_one_asset_check_per_validation_suite():

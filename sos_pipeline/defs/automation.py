@@ -16,7 +16,7 @@ def _inbox_signature(paths) -> str | None:
     return hashlib.sha256(repr(entries).encode()).hexdigest()[:16] if entries else None
 
 
-def refresh_requests(paths, load_selection, tag: str) -> list[dg.RunRequest]:
+def refresh_requests(paths, tag: str) -> list[dg.RunRequest]:
     """Runs that take the inbox, load what is queued, and publish: what `sos-pipeline refresh` does."""
     from sos_pipeline.ingest.intake import pending_list
 
@@ -26,21 +26,20 @@ def refresh_requests(paths, load_selection, tag: str) -> list[dg.RunRequest]:
         requests.append(dg.RunRequest(job_name="intake", run_key=f"{tag}-intake-{sig}"))
     pending = pending_list(paths) if paths.pending.is_dir() else []
     for p in pending:
-        requests.append(dg.RunRequest(job_name="refresh", partition_key=p.partition,
-                                      run_key=f"{tag}-load-{p.seq}", asset_selection=load_selection,
-                                      tags={"sos/delivery": p.delivery}))
+        requests.append(dg.RunRequest(job_name="load_delivery", partition_key=p.partition,
+                                      run_key=f"{tag}-load-{p.seq}", tags={"sos/delivery": p.delivery}))
     if pending:
         digest = hashlib.sha256("".join(p.seq for p in pending).encode()).hexdigest()[:16]
         requests.append(dg.RunRequest(job_name="publish", run_key=f"{tag}-publish-{digest}"))
     return requests
 
 
-def build(load_selection, jobs):
+def build(jobs):
     @dg.sensor(jobs=jobs, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Notices deliveries dropped into the inbox (and deliveries queued for loading) "
                            "and starts the runs that load and publish them.")
     def inbox_sensor(context: dg.SensorEvaluationContext):
-        requests = refresh_requests(config.paths(), load_selection, "sensor")
+        requests = refresh_requests(config.paths(), "sensor")
         if not requests:
             return dg.SkipReason("The inbox is empty and nothing is waiting to be loaded.")
         return requests
@@ -50,7 +49,7 @@ def build(load_selection, jobs):
                  description="The nightly refresh, 02:00 Riga time: take the inbox, load, publish.")
     def nightly_refresh(context: dg.ScheduleEvaluationContext):
         paths = config.paths()
-        requests = refresh_requests(paths, load_selection, context.scheduled_execution_time.strftime("%Y%m%d"))
+        requests = refresh_requests(paths, context.scheduled_execution_time.strftime("%Y%m%d"))
         return requests or [dg.RunRequest(job_name="publish",
                                           run_key=f"nightly-publish-{context.scheduled_execution_time:%Y%m%d}")]
 
