@@ -56,3 +56,19 @@ def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, c
     assert con.execute("SELECT status, count(*) FROM audit.deliveries GROUP BY 1").fetchall() == \
         [("accepted", 1)]
     con.close()
+
+
+def test_dagster_home_queues_runs_one_at_a_time(data_dir, monkeypatch, tmp_path):
+    """The persistent DAGSTER_HOME the CLI sets up limits the run queue to one writing run."""
+    import os
+
+    from dagster import DagsterInstance
+
+    home = tmp_path / "fresh_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    cli._dagster_home()
+    assert os.environ["DAGSTER_HOME"] == str(home)
+    with DagsterInstance.get() as instance:
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        assert coordinator.get_run_queue_config().max_concurrent_runs == 1
