@@ -36,7 +36,7 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
 
     from sos_pipeline.definitions import build_definitions
     from sos_pipeline.ingest.intake import pending_list
-    from sos_pipeline.warehouse.db import writer_lock
+    from sos_pipeline.warehouse.db import connect, writer_lock
 
     out = (lambda *a: None) if quiet else print
     config.pseudonym_key()  # refuse early in production without a key; say so with the demo key
@@ -57,6 +57,11 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
                                       tags={"sos/trigger": "cli"})
         if not r.success:
             failed.append("intake")
+        with connect(paths) as con:  # what intake decided alone: bad names, re-deliveries
+            for delivery, status in con.execute(
+                    "SELECT delivery, status FROM audit.deliveries WHERE processed_at >= ? "
+                    "ORDER BY processed_at, delivery", [started]).fetchall():
+                out(f"  {delivery:<16} {status}")
         seen = set()
         while True:
             queue = [p for p in pending_list(paths) if p.seq not in seen]
