@@ -5,7 +5,7 @@ tables, columns and code lists from here, so the contract lives in one place.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Value kinds a column can hold once parsed.
 TEXT, REF, DATE, INT, NUMBER, CODE, CODE_LIST, YEAR = (

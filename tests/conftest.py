@@ -1,7 +1,6 @@
 """Shared fixtures: every test gets its own SOS_DATA_DIR and DAGSTER_HOME on disk."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest

@@ -1,7 +1,6 @@
 """The inbox: names, months, archive and queue (file work only, no Dagster run)."""
 from __future__ import annotations
 
-import duckdb
 import pytest
 
 from sos_pipeline import config, reference

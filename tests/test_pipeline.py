@@ -1,15 +1,13 @@
 """End to end: real files in an inbox, real Dagster runs, a real DuckDB file on disk."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
-import shutil
 
 import duckdb
 import pytest
 
-from sos_pipeline import cli, config
+from sos_pipeline import cli
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import WARNING_KINDS, clean_tables, write_bad_corpus
 

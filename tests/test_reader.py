@@ -1,7 +1,6 @@
 """Every dialect exports.md promises comes through exactly (real files on disk)."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pandas as pd
 import pytest

@@ -130,7 +130,6 @@ def _preview(paths, partition: str) -> str:
     """What the month holds, without a single ref: counts by service and by family profile."""
     import datetime as dt
 
-    import duckdb
 
     centre, month = partition.split("|")
     m = dt.date.fromisoformat(month + "-01")

@@ -75,7 +75,6 @@ def parse_csv(text: str, name: str, source: str) -> RawTable:
     rows: list[tuple[int, list]] = []
     headers: list[str] = []
     for cells in reader:
-        line = reader.line_num  # physical line where this record ends
         if not headers:
             headers = [c.strip() for c in cells]
             continue
@@ -106,7 +105,6 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
                 if not headers:
                     if values and any(v is not None and str(v).strip() for v in values):
                         headers = ["" if v is None else str(v).strip() for v in values]
-                        header_row = r
                     continue
                 cells = list(values)[: len(headers)]
                 if not any(v is not None and str(v).strip() for v in cells):

@@ -157,7 +157,7 @@ def _validation_rules() -> list[Rule]:
             cross(f"{t.name}.{idc}.unique_centre", ERROR, idc,
                   f"A `{idc}` must be unique within the centre across all its deliveries: it "
                   "may not already have been used in the centre's delivery for another month.",
-                  f"Give the rows listed new ids not used before. If a row really belongs to "
+                  "Give the rows listed new ids not used before. If a row really belongs to "
                   "another month, correct that month's delivery instead (re-sending a month "
                   "replaces it entirely). " + _RESEND)
         if t.name == "families":

@@ -14,7 +14,6 @@ import os
 import sys
 import threading
 import time
-from pathlib import Path
 
 import duckdb
 
