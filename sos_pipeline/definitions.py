@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from sos_pipeline import config, reference
-from sos_pipeline.defs import automation, ingest, publish
+from sos_pipeline.defs import automation, indicators, ingest, publish
 from sos_pipeline.defs.partitions import delivery_partitions
 from sos_pipeline.defs.resources import Warehouse
 
@@ -19,21 +19,25 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     ref = reference.load(Path(data_dir))  # strict: a bad file stops here
     partitions = delivery_partitions(ref)
     archived, staged, checks, core = ingest.build(partitions)
-    warehouse = publish.build(core)
-    assets = [archived, staged, core, warehouse]
+    reporting = indicators.build(core)
+    warehouse = publish.build(core, reporting[-1])
+    assets = [archived, staged, core, *reporting, warehouse]
     intake_job = dg.define_asset_job(
         "intake", selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
         "refresh", selection=dg.AssetSelection.assets(*assets),
         description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
-                    "delivery, validate it (blocking checks), load it into core, publish.")
+                    "delivery, validate it (blocking checks), load it into core, rebuild the indicators, "
+                    "publish.")
     load_job = dg.define_asset_job(
         "load_delivery", selection=dg.AssetSelection.assets(staged, core),
         description="Load one centre-month: read and stage its next queued delivery, validate it "
                     "(blocking checks), load it into core. What the sensor and the CLI run per delivery.")
-    publish_job = dg.define_asset_job("publish", selection=[warehouse],
-                                      description="Publish the working warehouse as warehouse.duckdb.")
+    publish_job = dg.define_asset_job(
+        "publish", selection=[*reporting, warehouse],
+        description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
+                    "warehouse as warehouse.duckdb.")
     sensor, schedule = automation.build([intake_job, load_job, publish_job])
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).

@@ -1,6 +1,8 @@
 """Regenerate the docs that are generated from code: `python -m sos_pipeline.docs`.
 
 - docs/validation-rules.md from sos_pipeline.validation.rules
+- docs/data-dictionary.md from the warehouse's table and column comments
+- docs/indicator-catalogue.md from sos_pipeline/indicators/catalogue.yaml
 """
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ DOCS = REPO_ROOT / "docs"
 
 
 def generated() -> dict[Path, str]:
+    from sos_pipeline.indicators.docs import data_dictionary, indicator_catalogue
     from sos_pipeline.validation.rules import render_markdown
 
-    return {DOCS / "validation-rules.md": render_markdown()}
+    return {DOCS / "validation-rules.md": render_markdown(),
+            DOCS / "data-dictionary.md": data_dictionary(),
+            DOCS / "indicator-catalogue.md": indicator_catalogue()}
 
 
 def main() -> int:

@@ -12,16 +12,12 @@ from pathlib import Path
 import yaml
 
 from sos_pipeline import config
+from sos_pipeline.indicators import catalogue as _catalogue
 
-# Indicators a target may name: the catalogue (indicators.md) plus hand-entered ones.
-COMPUTED_INDICATORS = (
-    "families_served", "children_served", "families_served_monthly_avg",
-    "children_served_monthly_avg", "families_enrolled", "families_exited",
-    "families_active_end", "families_by_service", "contacts", "service_hours", "groups",
-    "group_sessions", "group_participants", "group_completers", "events", "event_families",
-    "event_adults", "event_children", "mentoring_pairs", "mentors", "professionals_trained",
-)
-MANUAL_INDICATORS = ("mentor_handbooks",)
+# Indicators a target may name: the catalogue (sos_pipeline/indicators/catalogue.yaml), computed
+# ones and those entered by hand.
+COMPUTED_INDICATORS = _catalogue.computed()
+MANUAL_INDICATORS = _catalogue.manual()
 KNOWN_INDICATORS = COMPUTED_INDICATORS + MANUAL_INDICATORS
 
 

@@ -34,9 +34,27 @@ def sql(name: str, **identifiers: str) -> str:
 
 
 def statements(text: str) -> list[str]:
-    """Split a SQL file into statements (our files have no ';' inside literals)."""
-    lines = [ln.split("--", 1)[0] for ln in text.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    """Split a SQL file into statements: ';' ends one outside quotes; '--' comments are dropped."""
+    out, buf, i, n = [], [], 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in ("'", '"'):                       # a quoted literal or identifier, '' / "" escaped
+            j = i + 1
+            while j < n and not (text[j] == ch and (j + 1 >= n or text[j + 1] != ch)):
+                j += 2 if text[j] == ch else 1
+            buf.append(text[i:j + 1])
+            i = j + 1
+        elif text.startswith("--", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif ch == ";":
+            out.append("".join(buf).strip())
+            buf, i = [], i + 1
+        else:
+            buf.append(ch)
+            i += 1
+    out.append("".join(buf).strip())
+    return [s for s in out if s]
 
 
 @contextlib.contextmanager
@@ -175,10 +193,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='core' "
                    "AND table_name='trainings'").fetchone()[0] and \
        con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='staging' "
-                   "AND table_name='trainings'").fetchone()[0]:
+                   "AND table_name='trainings'").fetchone()[0] and \
+       con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='reporting' "
+                   "AND table_name='periods'").fetchone()[0]:
         return
     with transaction(con):
-        for name in ("schema/core", "schema/audit"):
+        for name in ("schema/core", "schema/audit", "schema/reporting"):
             for stmt in statements(sql(name)):
                 con.execute(stmt)
         for t in contract.TABLES:

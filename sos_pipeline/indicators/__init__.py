@@ -1,0 +1,1 @@
+"""Indicators: the catalogue (catalogue.py, catalogue.yaml) and the build steps (build.py)."""

@@ -1,0 +1,116 @@
+"""Indicators: reference data into the warehouse, the SQL of sql/reporting and sql/indicators.
+
+Each step below runs in one transaction on the working warehouse:
+1. `load_reference`  reporting.centres/projects/targets/... and the catalogue, from the YAML files;
+2. `build_base`      periods and scopes (sql/reporting/periods.sql), activity in scope
+                     (sql/reporting/scoped_activity.sql);
+3. `build_family`    one per file of sql/indicators/: its SELECT into derived.values_<file>;
+4. `build_values`    reporting.indicator_values from every family, then reporting.target_progress.
+"""
+from __future__ import annotations
+
+import re
+
+from sos_pipeline import contract, reference
+from sos_pipeline.indicators.catalogue import catalogue, families, indicators_of
+from sos_pipeline.warehouse.db import SQL_DIR, sql, statements, transaction
+
+VALUE_COLUMNS = ("indicator", "project", "centre", "period_type", "period", "period_start",
+                 "period_end", "breakdown", "value")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class IndicatorSQLError(RuntimeError):
+    """An indicator SQL file produced something the catalogue does not allow."""
+
+
+def _run(con, name: str) -> None:
+    for stmt in statements(sql(name)):
+        con.execute(stmt)
+
+
+def load_reference(con, ref: reference.Reference) -> None:
+    """Reference data and the catalogue into reporting.* (replacing what was there)."""
+    with transaction(con):
+        for t in ("centres", "projects", "project_centres", "project_budget", "targets",
+                  "manual_values", "indicator_catalogue"):
+            con.execute(f"DELETE FROM reporting.{t}")
+        con.executemany("INSERT INTO reporting.centres VALUES (?, ?, ?, ?)",
+                        [(c.code, c.name_lv, c.name_en, c.active_from) for c in ref.centres.values()])
+        for p in ref.projects.values():
+            con.execute("INSERT INTO reporting.projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [p.code, p.number, p.name_lv, p.name_en, p.funder, p.start, p.end,
+                         p.services_end, p.reporting_months, p.suppression_threshold])
+            for c in p.centres:
+                con.execute("INSERT INTO reporting.project_centres VALUES (?, ?)", [p.code, c])
+            for source, amount in p.budget:
+                con.execute("INSERT INTO reporting.project_budget VALUES (?, ?, ?)", [p.code, source, amount])
+            for t in p.targets:
+                con.execute("INSERT INTO reporting.targets VALUES (?, ?, ?, ?, ?, ?)",
+                            [p.code, t.indicator, t.breakdown, t.centre, t.value, t.valid_from])
+            for m in p.manual_values:
+                con.execute("INSERT INTO reporting.manual_values VALUES (?, ?, ?, ?, ?, ?)",
+                            [p.code, m.indicator, m.breakdown, m.centre, m.value, m.date])
+        con.executemany(
+            "INSERT INTO reporting.indicator_catalogue VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i.indicator, i.name_lv, i.name_en, i.definition, i.unit, ", ".join(i.breakdowns),
+              "reference data (manual_values)" if i.manual else f"sql/indicators/{i.sql}.sql")
+             for i in catalogue()])
+        con.execute("CREATE OR REPLACE TABLE derived.full_course (group_type VARCHAR, sessions INTEGER)")
+        con.executemany("INSERT INTO derived.full_course VALUES (?, ?)",
+                        list(contract.FULL_COURSE_SESSIONS.items()))
+        con.execute("COMMENT ON TABLE derived.full_course IS 'Sessions that make a group type''s full "
+                    "course (contract.py); group types without one have no completers.'")
+        con.execute("COMMENT ON COLUMN derived.full_course.group_type IS 'Group type.'")
+        con.execute("COMMENT ON COLUMN derived.full_course.sessions IS 'Attended sessions that "
+                    "complete the course.'")
+
+
+def build_base(con) -> None:
+    """Periods, scopes and activity in scope: what every indicator file reads."""
+    with transaction(con):
+        _run(con, "reporting/periods")
+        _run(con, "reporting/scoped_activity")
+
+
+def build_family(con, family: str) -> int:
+    """Run sql/indicators/<family>.sql into derived.values_<family>; returns its row count."""
+    if not _NAME.match(family):
+        raise ValueError(f"bad indicator family name {family!r}")
+    select = sql(f"indicators/{family}")
+    table = f"derived.values_{family}"
+    with transaction(con):
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(VALUE_COLUMNS)} FROM ({select})")
+        allowed = set(indicators_of(family))
+        made = {r[0] for r in con.execute(f"SELECT DISTINCT indicator FROM {table}").fetchall()}
+        if made - allowed:
+            raise IndicatorSQLError(
+                f"sql/indicators/{family}.sql produced {sorted(made - allowed)}, which the catalogue "
+                f"(sos_pipeline/indicators/catalogue.yaml) does not list for it: add an entry with "
+                f"sql: {family}")
+        con.execute(f"COMMENT ON TABLE {table} IS 'Values computed by sql/indicators/{family}.sql "
+                    "(collected into reporting.indicator_values).'")
+        for col in VALUE_COLUMNS:
+            con.execute(f"COMMENT ON COLUMN {table}.{col} IS 'As in reporting.indicator_values.'")
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def build_values(con) -> dict:
+    """reporting.indicator_values from every family's table, then reporting.target_progress."""
+    cols = ", ".join(VALUE_COLUMNS)
+    union = " UNION ALL ".join(f"SELECT {cols} FROM derived.values_{f}" for f in families())
+    with transaction(con):
+        con.execute("DELETE FROM reporting.indicator_values")
+        con.execute(f"INSERT INTO reporting.indicator_values SELECT * FROM ({union}) "
+                    "ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
+                    "period_start, period_end, breakdown NULLS FIRST")
+        _run(con, "reporting/target_progress")
+        return {
+            "rows": con.execute("SELECT count(*) FROM reporting.indicator_values").fetchone()[0],
+            "targets": con.execute("SELECT count(*) FROM reporting.target_progress").fetchone()[0],
+        }
+
+
+def sql_files() -> list[str]:
+    """Every SQL file of the indicator layer (for docs and tests)."""
+    return sorted(str(p.relative_to(SQL_DIR)) for p in (SQL_DIR / "indicators").glob("*.sql"))
