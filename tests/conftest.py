@@ -21,21 +21,59 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:
-    """The shipped sample data through a real `sos-pipeline refresh` (in a subprocess, as the
-    coordinator runs it): the published warehouse.duckdb. Built once per test session."""
+# ---------------------------------------------------------------- the sample warehouse
+# The shipped sample data through a real `sos-pipeline sample-data` + `sos-pipeline refresh`,
+# run as the coordinator runs them (a subprocess). The refresh takes minutes, so it starts in
+# the background as soon as collection shows a test needs it, and the tests that need it run
+# last: on 2 cores the rest of the suite runs meanwhile.
+_SAMPLE: dict = {}
+
+
+def _start_sample_build(root: Path) -> None:
     import os
     import subprocess
     import sys
 
-    root = tmp_path_factory.mktemp("sample")
     env = dict(os.environ, SOS_DATA_DIR=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
                SOS_PSEUDONYM_KEY=TEST_KEY)
     env.pop("SOS_ENV", None)
-    (root / "dagster_home").mkdir()
-    for command in ("sample-data", "refresh"):
-        done = subprocess.run([sys.executable, "-m", "sos_pipeline", command], env=env,
-                              capture_output=True, text=True)
-        assert done.returncode == 0, f"sos-pipeline {command} failed:\n{done.stdout}\n{done.stderr}"
-    return root / "data" / "warehouse.duckdb"
+    (root / "dagster_home").mkdir(parents=True)
+    script = (f"import subprocess, sys\n"
+              f"for c in ('sample-data', 'refresh'):\n"
+              f"    r = subprocess.run([sys.executable, '-m', 'sos_pipeline', c])\n"
+              f"    if r.returncode: sys.exit(r.returncode)\n")
+    log = open(root / "build.log", "w")
+    _SAMPLE.update(root=root, log=log, proc=subprocess.Popen([sys.executable, "-c", script], env=env,
+                                                             stdout=log, stderr=subprocess.STDOUT))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    needing = [i for i in items if "sample_warehouse" in getattr(i, "fixturenames", ())]
+    if not needing:
+        return
+    items[:] = [i for i in items if i not in needing] + needing
+    import tempfile
+
+    _start_sample_build(Path(tempfile.mkdtemp(prefix="sos-sample-")))
+
+
+def pytest_unconfigure(config):
+    proc = _SAMPLE.get("proc")
+    if proc is not None and proc.poll() is None:
+        proc.kill()
+    if "root" in _SAMPLE:
+        import shutil
+
+        _SAMPLE["log"].close()
+        shutil.rmtree(_SAMPLE["root"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse() -> Path:
+    """The published warehouse.duckdb of the sample data (see above)."""
+    proc = _SAMPLE["proc"]
+    code = proc.wait()
+    _SAMPLE["log"].flush()
+    log = (_SAMPLE["root"] / "build.log").read_text(encoding="utf-8", errors="replace")
+    assert code == 0, f"building the sample warehouse failed:\n{log[-5000:]}"
+    return _SAMPLE["root"] / "data" / "warehouse.duckdb"

@@ -17,7 +17,17 @@ def test_definitions_snapshot(data_dir):
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
         ["intake", "load_delivery", "publish", "refresh"]
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "warehouse"}
+    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "reporting_base",
+                    "indicators_served", "indicators_caseload", "indicators_services", "indicators_groups",
+                    "indicators_events", "indicators_mentoring", "indicators_trainings", "indicators_manual",
+                    "indicator_values", "warehouse"}
+    # The indicators sit downstream of the validated data, and publishing waits for them.
+    graph = repo.asset_graph
+    assert dg.AssetKey("core_delivery") in graph.get(dg.AssetKey("reporting_base")).parent_keys
+    assert dg.AssetKey("indicator_values") in graph.get(dg.AssetKey("warehouse")).parent_keys
+    publish = repo.get_job("publish")
+    assert {k.to_user_string() for k in publish.asset_layer.executable_asset_keys} >= {
+        "reporting_base", "indicators_served", "indicator_values", "warehouse"}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {"structure_and_privacy", "cross_table", "families", "children", "services",
                       "group_sessions", "group_attendance", "events", "event_participants",
