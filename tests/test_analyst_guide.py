@@ -14,7 +14,7 @@ GUIDE = REPO_ROOT / "docs" / "analyst-guide.md"
 def guide_queries() -> list[tuple[str, str]]:
     text = GUIDE.read_text(encoding="utf-8")
     out, title = [], None
-    for block in re.finditer(r"^### (.+)$|^```sql\n(.*?)^```", text, re.M | re.S):
+    for block in re.finditer(r"^### ([^\n]+)$|^```sql\n(.*?)^```", text, re.M | re.S):
         if block.group(1):
             title = block.group(1)
         else:
