@@ -56,7 +56,9 @@ projects:
       - {indicator: families_served, value: 10, from: 2021-01-01}
       - {indicator: families_served, value: 12, from: 2021-04-01}
       - {indicator: families_served, centre: BAU, value: 16, from: 2021-01-01}
-    manual_values: []
+      - {indicator: mentor_handbooks, value: 1, from: 2021-01-01}
+    manual_values:
+      - {indicator: mentor_handbooks, value: 1, date: 2021-02-10}
   - code: MID
     number: null
     name_lv: Mēneša vidus tests
@@ -345,3 +347,93 @@ def pipeline_env(root: Path, key: str = "indicator-test-key"):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+# ------------------------------------------------------------------ edge cases (second refresh)
+# Own reference: BAU only; project XY (BAU) 2020-12-01 .. 2021-05-31, 2-month reporting
+# periods, services_end 2020-12-31 (information only: the scope is the window).
+# Deliveries BAU_2020-12 and BAU_2021-01.
+
+EDGE_CENTRES_YAML = """\
+centres:
+  - code: BAU
+    name_lv: Bauskas SOS ģimeņu atbalsta centrs
+    name_en: Bauska SOS Family Support Centre
+    active_from: 2013-01-01
+"""
+
+EDGE_PROJECTS_YAML = """\
+projects:
+  - code: XY
+    number: null
+    name_lv: Gadu mijas tests
+    name_en: Year boundary test project
+    funder: Test funder
+    centres: [BAU]
+    start: 2020-12-01
+    end: 2021-05-31
+    services_end: 2020-12-31
+    reporting_months: 2
+    suppression_threshold: 5
+    budget: []
+    targets: []
+    manual_values: []
+"""
+
+E_EDGE = {
+    "E-01": (D(2019, 1, 1), "urban", "risk_family", [(1, 2012, "M")]),
+    "E-02": (D(2019, 2, 1), "urban", "risk_family", [(1, 2013, "F")]),
+    "E-03": (D(2019, 3, 1), "rural", "risk_family", [(1, 2011, "F")]),
+    "E-04": (D(2019, 4, 1), "urban", "risk_family", [(1, 2015, "M")]),
+    "E-05": (D(2019, 5, 1), "rural", "risk_family", [(1, 2014, "F")]),
+    "E-06": (D(2019, 6, 1), "urban", "risk_family", [(1, 2008, "M")]),
+    "E-07": (D(2019, 7, 1), "rural", "potential_foster", []),            # no children listed
+}
+
+# violence_survivors group VS-X: D1..D6 in December (XY), J1 2021-01-05 (not attributed),
+# J2..J5 (XY). E-04's adult attends D1..D6, J1..J4 (10 in all, 9 of them XY's);
+# E-05's adult and its child E-05-1 attend all 11 (10 XY's).
+EDGE_SESSIONS = {
+    "BAU-G-D1": (D(2020, 12, 1), "XY"), "BAU-G-D2": (D(2020, 12, 8), "XY"),
+    "BAU-G-D3": (D(2020, 12, 15), "XY"), "BAU-G-D4": (D(2020, 12, 22), "XY"),
+    "BAU-G-D5": (D(2020, 12, 29), "XY"), "BAU-G-D6": (D(2020, 12, 30), "XY"),
+    "BAU-G-J1": (D(2021, 1, 5), None), "BAU-G-J2": (D(2021, 1, 12), "XY"),
+    "BAU-G-J3": (D(2021, 1, 19), "XY"), "BAU-G-J4": (D(2021, 1, 26), "XY"),
+    "BAU-G-J5": (D(2021, 1, 28), "XY"),
+}
+EDGE_ATTENDS = {
+    "E-04": set(EDGE_SESSIONS) - {"BAU-G-J5"},
+    "E-05": set(EDGE_SESSIONS),
+    ("E-05", "E-05-1"): set(EDGE_SESSIONS),
+}
+
+
+def edge_sessions(m: Month) -> None:
+    for sid, (day, project) in EDGE_SESSIONS.items():
+        if (day.year, day.month) == (m.year, m.month):
+            m.session(sid, "VS-X", "violence_survivors", day.day,
+                      [a for a, s in EDGE_ATTENDS.items() if sid in s], project=project)
+
+
+def edge_dec() -> Month:
+    m = Month("BAU", 2020, 12)
+    for ref in ("E-03", "E-04", "E-05", "E-06"):
+        listed(m, E_EDGE, ref)
+    m.svc("BAU-S-E001", 3, "E-03", "social_work", 60, project="XY")
+    m.svc("BAU-S-E002", 7, "E-06", "psychologist", 60, project="XY")
+    edge_sessions(m)
+    return m
+
+
+def edge_jan() -> Month:
+    m = Month("BAU", 2021, 1)
+    listed(m, E_EDGE, "E-01", exited=m.day(5), reason="moved")       # served only after its exit
+    listed(m, E_EDGE, "E-02", exited=m.day(20), reason="independent")
+    listed(m, E_EDGE, "E-03", exited=m.day(25), reason="referred")   # served (XY) in December
+    for ref in ("E-04", "E-05", "E-06", "E-07"):
+        listed(m, E_EDGE, ref)
+    m.svc("BAU-S-E011", 10, "E-01", "social_work", 60)
+    m.svc("BAU-S-E013", 15, "E-07", "social_work", 60)               # a family without children
+    m.svc("BAU-S-E012", 20, "E-02", "social_work", 60, project="XY")  # after services_end
+    edge_sessions(m)
+    return m
