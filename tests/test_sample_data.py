@@ -478,3 +478,90 @@ def test_bad_corpus_one_delivery_per_kind(tmp_path, ref):
     assert content_problems(clean_tables("BAU", 2016, 3), "BAU", 2016, 3, ref) == set()
     assert "services" not in tables_for(next(k for k in KINDS if k.kind == "missing_table"))
     assert all(k.kind in corpus for k in KINDS if k.kind in WARNING_KINDS)
+
+
+# ---------------------------------------------------------------- (f) published figures
+
+from sos_pipeline.sample.calibration import PUBLISHED, measure  # noqa: E402
+from sos_pipeline.sample.generator import MonthDelivery  # noqa: E402
+
+
+def test_sample_reproduces_the_published_figures():
+    measured = measure(simulate())
+    assert {k: measured[k] for k in PUBLISHED} == PUBLISHED
+
+
+def _md(centre, y, m, **tables):
+    base = {t: [] for t in TABLES}
+    base.update(tables)
+    return MonthDelivery(centre, y, m, base)
+
+
+def _fam(ref, enrolled=dt.date(2013, 1, 5), exited=None, reason=None):
+    return dict(family_ref=ref, enrolled_on=enrolled, exited_on=exited, exit_reason=reason, adults=1,
+                territory="Bauska", territory_type="urban", target_group="risk_family")
+
+
+def _svc(cid, day, fam, service="social_work", project="BAU-FS"):
+    return dict(contact_id=cid, date=day, family_ref=fam, child_ref=None, service=service, minutes=30,
+                mode="centre", staff_ref="BS-01", project=project)
+
+
+def test_measure_on_hand_made_rows():
+    D = dt.date
+    jan = _md("BAU", 2015, 1, families=[_fam("B-1"), _fam("B-2")],
+              children=[dict(child_ref="B-1-1", family_ref="B-1"), dict(child_ref="B-1-2", family_ref="B-1"),
+                        dict(child_ref="B-2-1", family_ref="B-2")],
+              services=[_svc("S1", D(2015, 1, 3), "B-1"), _svc("S2", D(2015, 1, 9), "B-1"),
+                        _svc("S3", D(2015, 1, 9), "B-2", project=None),             # not BAU-FS
+                        _svc("S4", D(2015, 1, 9), "B-2", "psychologist", "EEA-2013-150")])
+    feb = _md("BAU", 2015, 2, families=[_fam("B-1", exited=D(2015, 2, 20), reason="moved"), _fam("B-2")],
+              children=[dict(child_ref="B-1-1", family_ref="B-1"), dict(child_ref="B-2-1", family_ref="B-2"),
+                        dict(child_ref="B-2-2", family_ref="B-2")],
+              group_sessions=[dict(session_id="G1", group_code="X", group_type="parent_support",
+                                   date=D(2015, 2, 4), project="BAU-FS")],
+              group_attendance=[dict(session_id="G1", family_ref="B-2", child_ref=None)])
+    # A later version of January replaces the first one: B-2 now also has a BAU-FS contact.
+    jan2 = _md("BAU", 2015, 1, **{**jan.tables, "services": jan.tables["services"] + [
+        _svc("S5", D(2015, 1, 20), "B-2")]})
+    m = measure([jan, feb])
+    assert m["baufs.2015.families_served_monthly_avg"] == (1 + 1) / 12     # Jan B-1, Feb B-2
+    assert m["baufs.2015.children_served_monthly_avg"] == (2 + 2) / 12
+    assert m["baufs.2015.children_served"] == 4                            # B-1-1, B-1-2, B-2-1, B-2-2
+    assert m["eea.families_by_service.psychologist.BAU"] == 1
+    assert m["eea.families_served.PTD"] == 1 and m["eea.children_served.PTD"] == 1
+    m2 = measure([jan, feb, jan2])
+    assert m2["baufs.2015.families_served_monthly_avg"] == (2 + 1) / 12
+    assert m2["baufs.2015.children_served"] == 4
+
+
+def test_measure_completers_pairs_and_exits():
+    D = dt.date
+    sessions = [dict(session_id=f"G{i}", group_code="VARD-1", group_type="violence_survivors",
+                     date=D(2014, 3, 1) + dt.timedelta(days=7 * i), project="EEA-2013-150") for i in range(11)]
+    months = {}
+    for s in sessions:
+        months.setdefault((s["date"].year, s["date"].month), []).append(s)
+    mds = []
+    for (y, mo), ss in sorted(months.items()):
+        att = [dict(session_id=s["session_id"], family_ref="B-1", child_ref=None) for s in ss]
+        att += [dict(session_id=s["session_id"], family_ref="B-2", child_ref=None) for s in ss if s["session_id"] != "G0"]
+        att += [dict(session_id=s["session_id"], family_ref="B-3", child_ref=None) for s in ss[:1]]
+        pairs = [dict(pair_id="P1", mentor_ref="M1", family_ref="B-1", child_ref="B-1-1",
+                      started_on=D(2014, 3, 5), ended_on=None, project="EEA-2013-150"),
+                 dict(pair_id="P2", mentor_ref="M1", family_ref="B-2", child_ref="B-2-1",
+                      started_on=D(2012, 3, 5), ended_on=None, project="EEA-2013-150")]
+        mds.append(_md("BAU", y, mo, families=[_fam("B-1"), _fam("B-2"), _fam("B-3")],
+                       group_sessions=ss, group_attendance=att, mentoring=pairs))
+    m = measure(mds)
+    # B-1 attends 11 sessions, B-2 10 (its 10th is the last one), B-3 only 1-2.
+    assert m["eea.BAU.group_completers.violence_survivors"] == 2
+    assert m["eea.BAU.groups.violence_survivors"] == 1
+    assert m["eea.mentoring_pairs"] == 2 and m["eea.mentors"] == 1
+    assert m["eea.families_served.PTD-P2"] == 3
+    ex = _md("BAU", 2017, 5, families=[_fam("B-7", exited=D(2017, 5, 9), reason="independent"),
+                                        _fam("B-8", exited=D(2017, 5, 9), reason="moved")],
+             services=[_svc("S1", D(2017, 5, 2), "B-7"), _svc("S2", D(2017, 5, 2), "B-8", project=None)])
+    m = measure([ex])
+    assert m["baufs.2017.families_exited"] == 1 and m["baufs.2017.families_exited.independent"] == 1
+    assert m["baufs.2017.families_served"] == 1 and m["baufs.2017.families_enrolled"] == 0

@@ -17,10 +17,12 @@ Layout of this module:
 from __future__ import annotations
 
 import calendar
+import math
 import copy
 import datetime as dt
 import os
 import random
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -234,7 +236,8 @@ def _bau_groups() -> tuple[GroupRun, ...]:
         GroupRun("BEAG-2016P", "emotional_upbringing", weekly(D(2016, 1, 20), 12), "Bauska", "BS-09", 6),
         GroupRun("CAP-2014R", "teen_parenting", weekly(D(2014, 9, 25), 8), "Gailīšu pagasts", "BS-03", 6),
         GroupRun("CAP-2016R", "teen_parenting", weekly(D(2016, 10, 6), 8), "Gailīšu pagasts", "BS-03", 5),
-        GroupRun("BAG-2017R", "children_support", weekly(D(2017, 10, 4), 8), "Bauska", "BS-09", 8),
+        GroupRun("BAG-2017R", "children_support", weekly(D(2017, 10, 4), 8), "Bauska", "BS-09", 8,
+                 project=None),           # volunteers' own initiative, not a funded project's
         GroupRun("AIRI-2018A", "foster_training", weekly(D(2018, 3, 6), 8), "Īslīce", "BS-11", 6,
                  project=BAU_AAA),
         GroupRun("AIRI-2018B", "foster_training", weekly(D(2018, 3, 8), 8), "Bauska", "BS-12", 6,
@@ -250,7 +253,7 @@ def _bau_groups() -> tuple[GroupRun, ...]:
         runs.append(GroupRun(f"VAG-G-{y % 100:02d}{(y + 1) % 100:02d}", "parent_support",
                              school_year(nth_weekday(y, 9, 3, 1), D(y + 1, 5, 31) if y < 2018
                                          else D(2018, 12, 31)), "Gailīšu pagasts", "BS-03", 6,
-                             open=True))
+                             open=True, project=AUTO if y < 2016 else None))   # from 2016 the parish's own
     return tuple(runs)
 
 
@@ -311,7 +314,7 @@ def _bau_events() -> tuple[EventPlan, ...]:
 
 
 _BAU = CentreKnobs(
-    code="BAU", letter="B", first_ref=101, initial_families=60,
+    code="BAU", letter="B", first_ref=101, initial_families=68,
     initial_enrolled=(D(2009, 6, 1), D(2012, 12, 20)),
     territories={"Bauska": ("urban", 0.3), "Iecava": ("urban", 0.07), "Gailīšu pagasts": ("rural", 0.14),
                  "Īslīce": ("rural", 0.09), "Vecsaules pagasts": ("rural", 0.06),
@@ -416,7 +419,7 @@ def _val_events() -> tuple[EventPlan, ...]:
 
 
 _VAL = CentreKnobs(
-    code="VAL", letter="V", first_ref=1, initial_families=28,
+    code="VAL", letter="V", first_ref=1, initial_families=30,
     initial_enrolled=(D(2012, 3, 1), D(2013, 10, 25)),
     territories={"Valmiera": ("urban", 0.42), "Rūjiena": ("urban", 0.06), "Kocēnu pagasts": ("rural", 0.12),
                  "Valmieras pagasts": ("rural", 0.08), "Brenguļu pagasts": ("rural", 0.07),
@@ -424,16 +427,16 @@ _VAL = CentreKnobs(
                  "Jeru pagasts": ("rural", 0.05), "Dikļu pagasts": ("rural", 0.05)},
     years={
         2013: YearKnobs(enrol=6),
-        2014: YearKnobs(enrol=28, exits={"independent": 8, "moved": 4, "declined": 2, "referred": 1,
+        2014: YearKnobs(enrol=36, exits={"independent": 8, "moved": 4, "declined": 2, "referred": 1,
                                          "other": 1}),
-        2015: YearKnobs(enrol=12, exits={"independent": 9, "moved": 5, "declined": 2, "referred": 2}),
+        2015: YearKnobs(enrol=16, exits={"independent": 9, "moved": 5, "declined": 2, "referred": 2}),
         2016: YearKnobs(enrol=12, exits={"independent": 6, "moved": 3, "declined": 2, "other": 1}),
         2017: YearKnobs(enrol=10, exits={"independent": 7, "moved": 3, "referred": 2}),
         2018: YearKnobs(enrol=10, exits={"independent": 5, "moved": 3, "declined": 1, "other": 1}),
     },
     forms=FormKnobs(default=CSV_CP1257, xlsx_every=7, xlsx_offset=2, delivery_day=6,
                     overrides={"2014-04": CSV_CP1257}),
-    children_weights=(0.0, 0.33, 0.34, 0.2, 0.09, 0.04),
+    children_weights=(0.0, 0.42, 0.34, 0.15, 0.06, 0.03),
     service_use={"social_work": 1.0, "family_assistant": 0.4, "psychologist": 0.75, "legal": 0.4,
                  "narcologist": 0.3, "social_rehabilitation": 0.15, "material_aid": 0.2,
                  "family_group_conference": 0.05},
@@ -812,6 +815,9 @@ class CentreSim:
             if other.code != run.code and other.group_type == run.group_type \
                     and other.dates[0] <= run.dates[-1] and run.dates[0] <= other.dates[-1]:
                 taken |= {self.member_key(mb) for mb in self.members.get(other.code, [])}
+            elif other.code != run.code and other.group_type == run.group_type \
+                    and FULL_COURSE_SESSIONS.get(run.group_type):   # who completed the course once
+                taken |= {self.member_key(mb) for mb in self.members.get(other.code, []) if mb["completer"]}
         pool = self.group_candidates(run, fams, kids, day, y, taken)
         r.shuffle(pool)
         full = FULL_COURSE_SESSIONS.get(run.group_type)
@@ -952,15 +958,546 @@ def family_row(f: Family) -> dict:
 
 
 def simulate(seed: int = 2013, knobs: Mapping[str, CentreKnobs] | None = None,
-             ref: reference.Reference | None = None) -> list[MonthDelivery]:
-    """Every centre's monthly deliveries (tables only, nothing written)."""
+             ref: reference.Reference | None = None, calibrate: bool = True) -> list[MonthDelivery]:
+    """Every centre's monthly deliveries (tables only, nothing written), calibrated to the
+    published figures (`Calibrator`) unless `calibrate` is false."""
     ref = ref or reference.load()
     check_knobs(knobs or KNOBS)
     attribution = Attribution(ref)
     out = []
     for code, k in (knobs or KNOBS).items():
         out += CentreSim(k, ref.centres[code], attribution, seed).run()
+    if calibrate:
+        Calibrator(out, knobs or KNOBS, seed).run()
     return out
+
+
+# =====================================================================================
+# 2b. CALIBRATION to domain.md's published figures (calibration.PUBLISHED)
+# =====================================================================================
+# The simulation gives a realistic caseload; which families each project serves in a month
+# is then decided here, so that the published figures hold by construction:
+# - EEA-2013-150 (both centres): which families the project takes on and when (its reporting
+#   periods' new families), sized so that their children add up; which of them use the
+#   psychologist, the lawyer, a family group conference; the families of the VAL camp.
+# - BAU-FS (BAU) in 2013, 2014, 2015 and 2017: which families the municipality's social work
+#   serves each month (monthly counts of families and children, the year's distinct ones).
+# The services are then attributed accordingly: the municipality funds social work, the EEA
+# project psychologist, lawyer, family assistant, FGC and mentoring (and VAL's social work); a
+# family can be served by both in a month. Contacts are added where a served family had none
+# of the right kind; a family served by neither project in a month keeps its contacts
+# unattributed. Group sessions and events keep their projects: their families count as served.
+
+EEA_SERVICES_END = D(2015, 6, 30)
+EEA_GROUPS = ((D(2013, 11, 15), D(2014, 5, 14), None, "P2"), (D(2014, 5, 15), D(2014, 8, 14), "P2", "P3"),
+              (D(2014, 8, 15), D(2014, 11, 14), "P3", "P4"), (D(2014, 11, 15), D(2015, 2, 14), "P4", "P5"),
+              (D(2015, 2, 15), D(2015, 5, 14), "P5", "P6"), (D(2015, 5, 15), EEA_SERVICES_END, "P6", None))
+BAU_FS_CALIBRATED = (2013, 2014, 2015, 2017)
+
+
+def _published() -> dict[str, int]:
+    from sos_pipeline.sample.calibration import PUBLISHED
+    return PUBLISHED
+
+
+@dataclass
+class _Fam:
+    """One family's months in a centre's deliveries (for the calibration)."""
+    centre: str
+    ref: str
+    enrolled_on: dt.date
+    exited_on: dt.date | None = None
+    months: dict = field(default_factory=dict)      # (y, m) -> (active lo, active hi, frozenset(kids))
+
+
+class Calibrator:
+    def __init__(self, deliveries: list[MonthDelivery], knobs: Mapping[str, CentreKnobs], seed: int):
+        self.deliveries, self.knobs = deliveries, knobs
+        self.rng = random.Random(f"{seed}:calibration")
+        self.md = {(d.centre, d.year, d.month): d for d in deliveries}
+        self.pub = _published()
+        self.fams: dict[tuple[str, str], _Fam] = {}
+        self.forced: dict[tuple, dict[str, dt.date]] = defaultdict(dict)   # (project, centre, y, m) -> fam -> day
+
+    # ---- index --------------------------------------------------------------------------
+
+    def index(self) -> None:
+        for (c, y, m), md in sorted(self.md.items()):
+            first, last = month_bounds(y, m)
+            t = md.tables
+            kids: dict[str, set] = defaultdict(set)
+            for r in t["children"]:
+                kids[r["family_ref"]].add(r["child_ref"])
+            for r in t["families"]:
+                f = self.fams.setdefault((c, r["family_ref"]), _Fam(c, r["family_ref"], r["enrolled_on"]))
+                f.exited_on = r["exited_on"] or f.exited_on
+                f.months[(y, m)] = (max(first, r["enrolled_on"]), min(last, r["exited_on"] or last),
+                                    frozenset(kids[r["family_ref"]]))
+            sessions = {s["session_id"]: s for s in t.get("group_sessions", [])}
+            events = {e["event_id"]: e for e in t.get("events", [])}
+            acts = [(sessions[a["session_id"]]["project"], a["family_ref"], sessions[a["session_id"]]["date"])
+                    for a in t.get("group_attendance", [])]
+            repick = c == "BAU" and y in BAU_FS_CALIBRATED       # see repick_events
+            acts += [(events[p["event_id"]]["project"], p["family_ref"], events[p["event_id"]]["start_date"])
+                     for p in t.get("event_participants", [])
+                     if not (repick and events[p["event_id"]]["project"] == BAU_FS)
+                     and not (events[p["event_id"]]["project"] == EEA and (c, events[p["event_id"]]["start_date"])
+                              != ("VAL", D(2014, 6, 18)))]
+            mentored = {p["family_ref"] for p in t.get("mentoring", []) if p["project"] == EEA}
+            acts += [(EEA, s["family_ref"], s["date"]) for s in t["services"]
+                     if s["service"] == "mentoring" and s["family_ref"] in mentored and s["date"] <= EEA_SERVICES_END]
+            for project, fam, day in acts:
+                if project in (EEA, BAU_FS):
+                    got = self.forced[(project, c, y, m)]
+                    got[fam] = min(day, got.get(fam, day))
+
+    # ---- the VAL camp ---------------------------------------------------------------------
+
+    def val_camp(self) -> None:
+        day, n, children = D(2014, 6, 18), self.pub["eea.VAL.camp_2014-06-18.event_families"], \
+            self.pub["eea.VAL.camp_2014-06-18.event_children"]
+        md = self.md.get(("VAL", 2014, 6))
+        ev = md and next((e for e in md.tables["events"] if e["start_date"] == day and e["event_type"] == "camp"), None)
+        if not ev:
+            return
+        minors: dict[str, int] = defaultdict(int)
+        for c in md.tables["children"]:
+            if day.year - c["birth_year"] <= 17:
+                minors[c["family_ref"]] += 1
+        pool = [(f["family_ref"], min(minors[f["family_ref"]], 15)) for f in md.tables["families"]
+                if f["target_group"] == "risk_family" and f["exited_on"] is None and f["enrolled_on"] <= day
+                and minors[f["family_ref"]]]
+        self.rng.shuffle(pool)
+        pick = _subset(pool, n, children)
+        if pick is None:
+            return
+        rows = [r for r in md.tables["event_participants"] if r["event_id"] != ev["event_id"]]
+        rows += [dict(event_id=ev["event_id"], family_ref=f, adults=1, children=k) for f, k in sorted(pick)]
+        md.tables["event_participants"] = rows
+
+    # ---- EEA-2013-150: who is taken on, when ------------------------------------------------
+
+    def choose_eea(self) -> dict[tuple[str, str], dt.date]:
+        pub, r = self.pub, self.rng
+        ptd = [0] + [pub[f"eea.families_served.PTD-{p}"] for p in ("P2", "P3", "P4", "P5", "P6")] + \
+            [pub["eea.families_served.PTD"]]
+        targets = [ptd[i + 1] - ptd[i] for i in range(len(EEA_GROUPS))]
+        want_kids = pub["eea.children_served.PTD"]
+        need = {c: max(pub[f"eea.families_by_service.psychologist.{c}"], pub[f"eea.families_by_service.legal.{c}"])
+                for c in self.knobs}
+        deadline: dict[tuple, dt.date] = {}
+        for (project, c, y, m), fams in self.forced.items():
+            if project == EEA:
+                for f, day in fams.items():
+                    deadline[(c, f)] = min(day, deadline.get((c, f), day))
+        options: dict[tuple, list] = {}       # family -> [(group, start month, lo, hi, children)]
+        for key, f in sorted(self.fams.items()):
+            yms = sorted(ym for ym in f.months if (2013, 11) <= ym <= (2015, 6))
+            opts = []
+            for i, ym in enumerate(yms):
+                lo, hi, _ = f.months[ym]
+                lo, hi = max(lo, D(2013, 11, 15)), min(hi, EEA_SERVICES_END, deadline.get(key, D.max))
+                kids = len(frozenset().union(*(f.months[x][2] for x in yms[i:])))
+                for g, (glo, ghi, _, _) in enumerate(EEA_GROUPS):
+                    if max(lo, glo) <= min(hi, ghi):
+                        opts.append((g, ym, max(lo, glo), min(hi, ghi), kids))
+            if opts:
+                options[key] = opts
+        keys = sorted(options)
+        for attempt in range(8):            # a few tries from fresh starts, if need be
+            choice = {k: 0 for k in keys}          # option index, or None: not taken on
+            count = [0] * len(EEA_GROUPS)
+            per_centre: dict[str, int] = defaultdict(int)
+            kids = 0
+            for k in keys:
+                o = options[k][0]
+                count[o[0]] += 1
+                per_centre[k[0]] += 1
+                kids += o[4]
+
+            def cost(count, kids, per_centre):
+                return sum(abs(a - b) for a, b in zip(count, targets)) * 3 + abs(kids - want_kids) + \
+                    sum(max(0, need[c] - per_centre[c]) * 3 for c in need)
+
+            now = cost(count, kids, per_centre)
+            free = [k for k in keys if k not in deadline]
+            for it in range(200000):
+                if now == 0:
+                    break
+                k = keys[r.randrange(len(keys))]
+                if r.random() < 0.5:          # swap: one family out, another in, same reporting period
+                    k, other = free[r.randrange(len(free))], free[r.randrange(len(free))]
+                    if choice[k] is None or choice[other] is not None:
+                        continue
+                    g = options[k][choice[k]][0]
+                    same = [i for i, o in enumerate(options[other]) if o[0] == g]
+                    if not same:
+                        continue
+                    changes = [(k, None), (other, same[r.randrange(len(same))])]
+                else:
+                    new = None if r.random() < 0.3 and k not in deadline else r.randrange(len(options[k]))
+                    if new == choice[k]:
+                        continue
+                    changes = [(k, new)]
+                c2, k2, pc2 = count[:], kids, defaultdict(int, per_centre)
+                for key, new in changes:
+                    for idx, sign in ((choice[key], -1), (new, 1)):
+                        if idx is not None:
+                            o = options[key][idx]
+                            c2[o[0]] += sign
+                            k2 += sign * o[4]
+                            pc2[key[0]] += sign
+                after = cost(c2, k2, pc2)
+                if _accept(r, now, after, it, 200000):
+                    for key, new in changes:
+                        choice[key] = new
+                    count, kids, per_centre, now = c2, k2, pc2, after
+            while now and kids != want_kids:      # polish: one family for another, same period, fewer/more children
+                d = want_kids - kids
+                best = None
+                for k in free:
+                    if choice[k] is None:
+                        continue
+                    g, _, _, _, have = options[k][choice[k]]
+                    for other in free:
+                        if not (choice[other] is None or other == k) or \
+                                (other[0] != k[0] and per_centre[k[0]] <= need[k[0]]):
+                            continue
+                        alts = [(i, o) for i, o in enumerate(options[other]) if o[0] == g]
+                        for i, o in alts:
+                            gain = o[4] - have
+                            if gain and abs(d - gain) < abs(d) and (best is None or abs(d - gain) < abs(d - best[0])):
+                                best = (gain, k, other, i)
+                if best is None:
+                    break
+                gain, k, other, i = best
+                choice[k], choice[other] = None, i
+                per_centre[k[0]] -= 1
+                per_centre[other[0]] += 1
+                kids += gain
+                now = cost(count, kids, per_centre)
+            if now == 0:
+                break
+        out = {}
+        for k in keys:
+            if choice[k] is not None:
+                _, _, lo, hi, _ = options[k][choice[k]]
+                out[k] = rand_day(r, lo, hi)
+        return out
+
+    # ---- BAU-FS: whom the municipality serves each month ------------------------------------
+
+    def choose_bau_fs(self) -> dict[tuple[int, int], set[str]]:
+        out: dict[tuple[int, int], set[str]] = {}
+        if "BAU" not in self.knobs:
+            return out
+        for y in BAU_FS_CALIBRATED:
+            out.update(self.choose_bau_fs_year(y))
+        return out
+
+    def choose_bau_fs_year(self, y: int) -> dict[tuple[int, int], set[str]]:
+        """Two steps: the year's families (distinct families and children, when published), then
+        each month's among them (monthly sums of families and children, when published)."""
+        pub, r = self.pub, self.rng
+        months_ = [(y, m) for m in range(1, 13) if ("BAU", y, m) in self.md]
+        fams = {ref: f for (c, ref), f in self.fams.items() if c == "BAU" and any(ym in f.months for ym in months_)}
+        refs = sorted(fams)
+        listed = {ref: [ym for ym in months_ if ym in fams[ref].months] for ref in refs}
+        forced = {ym: set(self.forced.get((BAU_FS, "BAU") + ym, {})) for ym in months_}
+        natural: dict[str, set] = {ref: set() for ref in refs}
+        for ym in months_:
+            md = self.md[("BAU",) + ym]
+            for ref in {s["family_ref"] for s in md.tables["services"] if s["project"] == BAU_FS} | forced[ym]:
+                natural[ref].add(ym)
+        n_target = round(pub.get(f"baufs.{y}.families_served_monthly_avg", -1) * 12)
+        k_target = round(pub.get(f"baufs.{y}.children_served_monthly_avg", -1) * 12)
+        year_fams, year_kids = pub.get(f"baufs.{y}.families_served"), pub.get(f"baufs.{y}.children_served")
+
+        def kids(ref, ym):
+            return fams[ref].months[ym][2]
+
+        # Months that between them list every child of the family in the year.
+        anchors: dict[str, set] = {}
+        for ref in refs:
+            todo, got = set().union(*(kids(ref, ym) for ym in listed[ref])), set()
+            for ym in sorted(listed[ref], key=lambda ym: (-len(kids(ref, ym)), ym)):
+                if todo & kids(ref, ym) or not got:
+                    got.add(ym)
+                    todo -= kids(ref, ym)
+            anchors[ref] = got | {ym for ym in listed[ref] if ref in forced[ym]}
+        year_union = {ref: len(frozenset().union(*(kids(ref, ym) for ym in listed[ref]))) for ref in refs}
+        must = {ref for ref in refs if any(forced[ym] & {ref} for ym in months_)}
+        if y == 2017:     # families enrolled in the year, and families exiting in it, are served
+            must |= {ref for ref, f in fams.items() if f.enrolled_on.year == y or (f.exited_on and f.exited_on.year == y)}
+            for ref in must:      # an exiting family is served before it exits
+                f = fams[ref]
+                if f.exited_on and f.exited_on.year == y and not any(ym <= (y, f.exited_on.month) for ym in anchors[ref]):
+                    anchors[ref].add(min(listed[ref]))
+        # Step 1: the year's families.
+        if year_fams is None and year_kids is None:
+            chosen = set(refs)
+        else:
+            cap = {ref: (len(listed[ref]), sum(len(kids(ref, ym)) for ym in listed[ref])) for ref in refs}
+            chosen = {ref for ref in refs if natural[ref]} | must
+            free = [ref for ref in refs if ref not in must]
+
+            def cost1(ch):
+                c = abs(sum(year_union[x] for x in ch) - (year_kids or 0)) if year_kids is not None else 0
+                if year_fams is not None:
+                    c += abs(len(ch) - year_fams)
+                if n_target >= 0:      # room for the monthly sums
+                    c += max(0, n_target + 30 - sum(cap[x][0] for x in ch))
+                    sizes = sorted(len(kids(x, ym)) for x in ch for ym in listed[x])
+                    c += max(0, sum(sizes[:n_target]) + 60 - k_target) + \
+                        max(0, k_target + 20 - sum(sizes[-n_target:]))
+                return c
+
+            now = cost1(chosen)
+            for it in range(5000):
+                if now == 0 or not free:
+                    break
+                a = free[r.randrange(len(free))]
+                new = chosen ^ {a}
+                if r.random() < 0.5:
+                    b = free[r.randrange(len(free))]
+                    new = new ^ {b} if b != a else new
+                after = cost1(new)
+                if _accept(r, now, after, it, 5000):
+                    chosen, now = new, after
+        # Step 2: each month's families among them.
+        served = {ref: (set(listed[ref]) if n_target < 0 else (natural[ref] | anchors[ref])) if ref in chosen
+                  else set() for ref in refs}
+        for ref in chosen:
+            served[ref] |= anchors[ref]
+        if n_target >= 0:
+            pairs = [(ref, ym) for ref in sorted(chosen) for ym in listed[ref] if ym not in anchors[ref]]
+            n = sum(len(v) for v in served.values())
+            k = sum(len(kids(ref, ym)) for ref in refs for ym in served[ref])
+            while n != n_target:          # the number of family-months, at the right average size
+                step = 1 if n < n_target else -1
+                pool = [(x, ym) for x, ym in pairs if (ym in served[x]) == (step < 0)]
+                if not pool:
+                    break
+                left = n_target - n
+                aim = (k_target - k) / left
+                self.rng.shuffle(pool)
+                x, ym = min(pool, key=lambda p: abs(len(kids(*p)) - aim))
+                served[x] ^= {ym}
+                n, k = n + step, k + step * len(kids(x, ym))
+            while k != k_target:          # then one in, one out, until the children add up
+                d = k_target - k
+                ins = [p for p in pairs if p[1] not in served[p[0]]]
+                outs = [p for p in pairs if p[1] in served[p[0]]]
+                self.rng.shuffle(ins)
+                self.rng.shuffle(outs)
+                best = None
+                for a_ in ins:
+                    for b_ in outs:
+                        gain = len(kids(*a_)) - len(kids(*b_))
+                        if gain and abs(d - gain) < abs(d) and (best is None or abs(d - gain) < abs(d - best[0])):
+                            best = (gain, a_, b_)
+                    if best and best[0] == d:
+                        break
+                if best is None:
+                    break
+                gain, (xa, ya), (xb, yb) = best
+                served[xa].add(ya)
+                served[xb].discard(yb)
+                k += gain
+        out: dict[tuple[int, int], set[str]] = {ym: set() for ym in months_}
+        for ref, yms in served.items():
+            for ym in yms:
+                out[ym].add(ref)
+        return out
+
+    def repick_events(self, fs: dict[tuple[int, int], set[str]]) -> None:
+        """The families at the municipality's events (BAU-FS) are among those it serves that month."""
+        for ym, served in sorted(fs.items()):
+            md = self.md[("BAU",) + ym]
+            t = md.tables
+            events = {e["event_id"]: e for e in t["events"] if e["project"] == BAU_FS}
+            if not events:
+                continue
+            fams = {f["family_ref"]: f for f in t["families"]}
+            minors: dict[str, int] = defaultdict(int)
+            for c in t["children"]:
+                if ym[0] - c["birth_year"] <= 17:
+                    minors[c["family_ref"]] += 1
+            rows = [p for p in t["event_participants"] if p["event_id"] not in events]
+            for eid, e in sorted(events.items()):
+                n = sum(1 for p in t["event_participants"] if p["event_id"] == eid)
+                pool = sorted(ref for ref in served if fams[ref]["enrolled_on"] <= e["start_date"]
+                              and (fams[ref]["exited_on"] or D.max) >= e["start_date"])
+                self.rng.shuffle(pool)
+                for ref in sorted(pool[:n]):
+                    k = min(minors[ref], 15)
+                    adults = self.rng.randint(1, min(2, fams[ref]["adults"]))
+                    rows.append(dict(event_id=eid, family_ref=ref, adults=adults,
+                                     children=self.rng.randint(min(1, k), k)))
+            t["event_participants"] = rows
+
+    def repick_eea_events(self, eea: dict[tuple[str, str], dt.date]) -> None:
+        """The families at the EEA project's events (but the VAL camp) are among those it has taken on."""
+        for (c, y, m), md in sorted(self.md.items()):
+            t = md.tables
+            events = {e["event_id"]: e for e in t.get("events", []) if e["project"] == EEA
+                      and (c, e["start_date"]) != ("VAL", D(2014, 6, 18))}
+            if not events:
+                continue
+            fams = {f["family_ref"]: f for f in t["families"]}
+            minors: dict[str, int] = defaultdict(int)
+            for ch in t["children"]:
+                if y - ch["birth_year"] <= 17:
+                    minors[ch["family_ref"]] += 1
+            rows = [p for p in t["event_participants"] if p["event_id"] not in events]
+            for eid, e in sorted(events.items()):
+                n = sum(1 for p in t["event_participants"] if p["event_id"] == eid)
+                day, camp = e["start_date"], e["event_type"] == "camp"
+                pool = sorted(ref for ref, f in fams.items() if eea.get((c, ref), D.max) <= day
+                              and f["enrolled_on"] <= day and (f["exited_on"] or D.max) >= day
+                              and (not camp or (f["target_group"] == "risk_family" and minors[ref]
+                                                and not f["exited_on"])))
+                self.rng.shuffle(pool)
+                for ref in sorted(pool[:n]):
+                    k = min(minors[ref], 15)
+                    if camp:
+                        adults, children = 1, k
+                    else:
+                        adults, children = self.rng.randint(1, min(2, fams[ref]["adults"])), \
+                            self.rng.randint(min(1, k), k)
+                    rows.append(dict(event_id=eid, family_ref=ref, adults=adults, children=children))
+            t["event_participants"] = rows
+
+    # ---- which EEA families use the psychologist, the lawyer, an FGC ---------------------------
+
+    def choose_users(self, eea: dict[tuple[str, str], dt.date]) -> dict[str, set[tuple[str, str]]]:
+        natural: dict[tuple, int] = defaultdict(int)      # (service, centre, family) -> contacts
+        for (c, y, m), md in self.md.items():
+            if (2013, 11) <= (y, m) <= (2015, 6):
+                for s in md.tables["services"]:
+                    start = eea.get((c, s["family_ref"]))
+                    if start and s["date"] >= start:
+                        natural[(s["service"], c, s["family_ref"])] += 1
+        out: dict[str, set] = defaultdict(set)
+        for key, n in self.pub.items():
+            if not key.startswith("eea.families_by_service."):
+                continue
+            parts = key.split(".")
+            service, centre = parts[2], (parts[3] if len(parts) > 3 else None)
+            pool = sorted(k for k in eea if centre in (None, k[0]))
+            self.rng.shuffle(pool)
+            pool.sort(key=lambda k: -min(natural[(service, *k)], 3))
+            out[service] |= set(pool[:n])
+        return out
+
+    # ---- the services, attributed accordingly -------------------------------------------------
+
+    def add_contact(self, c: str, fam_row: dict, service: str, day: dt.date, project: str | None) -> dict:
+        r, k = self.rng, self.knobs[c]
+        mode = weighted(r, MODES[service][fam_row["territory_type"]])
+        pool = k.outreach_staff.get(service) if mode == "outreach" else None
+        minutes = None
+        if service in MINUTES:
+            lo, hi = MINUTES[service]
+            minutes = r.randrange(lo, hi + 1, 5)
+        return dict(contact_id=None, date=day, family_ref=fam_row["family_ref"], child_ref=None, service=service,
+                    minutes=minutes, mode=mode, staff_ref=r.choice(pool or k.staff[service]), project=project)
+
+    def rewrite(self, eea: dict, fs: dict, users: dict) -> None:
+        touched: list[MonthDelivery] = []
+        eea_months: dict[tuple, list] = defaultdict(list)      # family -> [(md, lo, hi)] EEA-served
+        for (c, y, m), md in sorted(self.md.items()):
+            ym = (y, m)
+            in_eea = (2013, 11) <= ym <= (2015, 6)
+            calibrated = c == "BAU" and y in BAU_FS_CALIBRATED
+            if not (in_eea or calibrated):
+                continue
+            touched.append(md)
+            fs_set = fs.get(ym, set()) if calibrated else set()
+            by_fam: dict[str, list] = defaultdict(list)
+            for s in md.tables["services"]:
+                by_fam[s["family_ref"]].append(s)
+            added = []
+            for row in md.tables["families"]:
+                ref = row["family_ref"]
+                lo, hi, _ = self.fams[(c, ref)].months[ym]
+                start = eea.get((c, ref)) if in_eea else None
+                e_on = start is not None and start <= hi
+                f_on = ref in fs_set
+                if e_on:
+                    eea_months[(c, ref)].append((md, max(lo, start), min(hi, EEA_SERVICES_END)))
+                for s in by_fam[ref]:
+                    eea_ok = e_on and start <= s["date"] <= EEA_SERVICES_END and s["service"] != "material_aid" \
+                        and (s["service"] not in users or (c, ref) in users[s["service"]])
+                    if eea_ok and not (f_on and s["service"] == "social_work"):
+                        s["project"] = EEA
+                    elif f_on and s["service"] != "material_aid":
+                        s["project"] = BAU_FS
+                    else:
+                        s["project"] = None
+                mine = by_fam[ref]
+                if f_on and not any(s["project"] == BAU_FS for s in mine):
+                    added.append(self.add_contact(c, row, "social_work", rand_day(self.rng, lo, hi), BAU_FS))
+                if e_on:
+                    service = "family_assistant" if f_on else "social_work"
+                    if lo <= start and not any(s["project"] == EEA and s["date"] == start for s in mine):
+                        added.append(self.add_contact(c, row, service, start, EEA))
+                    elif not any(s["project"] == EEA for s in mine):
+                        day = rand_day(self.rng, max(lo, start), min(hi, EEA_SERVICES_END))
+                        added.append(self.add_contact(c, row, service, day, EEA))
+            md.tables["services"].extend(added)
+        # The psychologist's, the lawyer's and the FGC's families had at least one such contact.
+        for service, fams in sorted(users.items()):
+            for key in sorted(fams):
+                served = eea_months.get(key, [])
+                has = any(s["service"] == service and s["project"] == EEA and s["family_ref"] == key[1]
+                          for md, _, _ in served for s in md.tables["services"])
+                if has or not served:
+                    continue
+                md, lo, hi = served[self.rng.randrange(len(served))]
+                row = next(r for r in md.tables["families"] if r["family_ref"] == key[1])
+                md.tables["services"].append(self.add_contact(key[0], row, service, rand_day(self.rng, lo, hi), EEA))
+        for md in touched:
+            contacts = sorted(md.tables["services"],
+                              key=lambda c: (c["date"], c["family_ref"], SERVICES.index(c["service"]),
+                                             c["contact_id"] or "~"))
+            for i, c in enumerate(contacts, 1):
+                c["contact_id"] = f"{md.centre}-S-{md.year:04d}-{md.month:02d}-{i:04d}"
+            md.tables["services"] = [{col: c.get(col) for col in TABLES["services"].column_names}
+                                     for c in contacts]
+
+    def run(self) -> list[MonthDelivery]:
+        self.val_camp()
+        self.index()
+        eea = self.choose_eea()
+        self.repick_eea_events(eea)
+        fs = self.choose_bau_fs()
+        self.repick_events(fs)
+        users = self.choose_users(eea)
+        self.rewrite(eea, fs, users)
+        return self.deliveries
+
+
+def _accept(r: random.Random, now: float, after: float, it: int, iterations: int) -> bool:
+    """Local search step: take what is no worse; now and then, early on, what is a little worse."""
+    if after <= now:
+        return True
+    heat = 1.5 * (1 - it / iterations)
+    return heat > 0.05 and r.random() < math.exp(-(after - now) / heat)
+
+
+def _subset(pool: list[tuple[str, int]], n: int, total: int) -> list[tuple[str, int]] | None:
+    """n items of pool whose values sum to total (first found, in pool order), or None."""
+    def go(i, left, rest):
+        if left == 0:
+            return [] if rest == 0 else None
+        for j in range(i, len(pool) - left + 1):
+            if pool[j][1] <= rest:
+                tail = go(j + 1, left - 1, rest - pool[j][1])
+                if tail is not None:
+                    return [pool[j]] + tail
+        return None
+    return go(0, n, total)
 
 
 # =====================================================================================
