@@ -714,10 +714,6 @@ def test_edge_a_served_family_without_children_adds_no_child(edge):
     assert value(c, "children_served_monthly_avg", None, BAU, "2020-12") == approx(4.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "sql/indicators/served.sql, CTE monthly: count(DISTINCT (c.centre, c.child_ref)) after the "
-    "LEFT JOIN to core.children counts the all-NULL struct of a served family without children "
-    "as one child"))
 def test_edge_monthly_average_of_children_ignores_a_childless_family(edge):
     c = edge
     # January's children_served is 4 (E-01-1, E-02-1, E-04-1, E-05-1; E-07 has none):

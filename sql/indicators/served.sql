@@ -37,9 +37,10 @@ counts AS (
     GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, breakdown),
                             (project, period_type, period, period_start, period_end, breakdown))),
 monthly AS (       -- per period and month of it: families and children served in that month ∩ T
+                   -- (a served family may have no children listed: count only real children)
     SELECT s.project, s.centre, s.period_type, s.period, s.month,
            count(DISTINCT (s.centre, s.family_ref)) AS families,
-           count(DISTINCT (c.centre, c.child_ref)) AS children
+           count(DISTINCT (c.centre, c.child_ref)) FILTER (WHERE c.child_ref IS NOT NULL) AS children
     FROM derived.served s
     LEFT JOIN core.children c ON c.centre = s.centre AND c.month = s.month AND c.family_ref = s.family_ref
     GROUP BY GROUPING SETS ((s.project, s.centre, s.period_type, s.period, s.month),
