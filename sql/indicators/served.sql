@@ -5,6 +5,9 @@
 -- period (centre rows and the ALL-centres row are counted separately, never summed).
 -- Input: derived.served (family x period x month served), core.families, core.children,
 -- derived.scope_periods. Output: the columns of reporting.indicator_values.
+-- Counting: `families` and `children` below hold one row per family (child) and period, so
+-- count(*) over them is the distinct count, for a centre and for all centres alike; in `monthly`
+-- a child appears once per family-month (child_ref is unique in a delivery's children table).
 WITH
 families AS (      -- each family served in T, with its attributes from the latest month served in T
     SELECT s.project, s.period_type, s.period, s.period_start, s.period_end, s.centre, s.family_ref,
@@ -22,14 +25,14 @@ children AS (      -- each child listed with a served family in a month it was s
     GROUP BY ALL),
 counts AS (
     SELECT 'families_served' AS indicator, project, centre, period_type, period, period_start, period_end,
-           breakdown, count(DISTINCT (f.centre, family_ref)) AS value
+           breakdown, count(*) AS value
     FROM families f, LATERAL (SELECT unnest([NULL, 'territory_type=' || territory_type,
                                              'target_group=' || target_group]) AS breakdown)
     GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, breakdown),
                             (project, period_type, period, period_start, period_end, breakdown))
     UNION ALL
     SELECT 'children_served', project, centre, period_type, period, period_start, period_end,
-           breakdown, count(DISTINCT (c.centre, child_ref))
+           breakdown, count(*)
     FROM children c, LATERAL (SELECT unnest([NULL, 'sex=' || sex, 'age_band=' ||
         CASE WHEN year(period_end) - birth_year <= 6 THEN '0-6'
              WHEN year(period_end) - birth_year <= 12 THEN '7-12'
@@ -40,7 +43,7 @@ monthly AS (       -- per period and month of it: families and children served i
                    -- (a served family may have no children listed: count only real children)
     SELECT s.project, s.centre, s.period_type, s.period, s.month,
            count(DISTINCT (s.centre, s.family_ref)) AS families,
-           count(DISTINCT (c.centre, c.child_ref)) FILTER (WHERE c.child_ref IS NOT NULL) AS children
+           count(c.child_ref) AS children
     FROM derived.served s
     LEFT JOIN core.children c ON c.centre = s.centre AND c.month = s.month AND c.family_ref = s.family_ref
     GROUP BY GROUPING SETS ((s.project, s.centre, s.period_type, s.period, s.month),
