@@ -89,10 +89,11 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
             rows = con.execute(
                 "SELECT delivery, status, coalesce(reason, ''), warnings FROM audit.deliveries "
                 "WHERE processed_at >= ? ORDER BY status, delivery, processed_at", [started]).fetchall()
+            indicators = _indicator_summary(con)
         finally:
             con.close()
     else:
-        rows = []
+        rows, indicators = [], []
     by = {}
     for d, s, reason, w in rows:
         by.setdefault(s, []).append((d, reason, w))
@@ -109,6 +110,8 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
             + (" ..." if len(warned) > 10 else ""))
     if by.get("rejected"):
         out(f"  Rejection reports: {paths.quarantine}/<delivery>/REPORT.md")
+    for line in indicators:
+        out(line)
     out(f"\nPublished warehouse: {paths.published}")
     out(f"Open the Dagster UI:  DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
         f"{Path(sys.executable).parent / 'dagster'} dev -w {config.REPO_ROOT / 'workspace.yaml'}")
@@ -116,6 +119,24 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         print("\nThe refresh itself failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _indicator_summary(con) -> list[str]:
+    """A few lines on the indicators just published: how many values, and each project's
+    whole-project figures against its targets."""
+    try:
+        n = con.execute("SELECT count(*) FROM reporting.indicator_values").fetchone()[0]
+        targets = con.execute(
+            "SELECT project, indicator || coalesce(' ' || breakdown, '') || coalesce(' @' || centre, ''), "
+            "actual, target FROM reporting.target_progress WHERE period = 'PTD' "
+            "ORDER BY project, indicator, breakdown NULLS FIRST, centre NULLS FIRST").fetchall()
+    except Exception:       # a warehouse from before the indicators existed
+        return []
+    lines = [f"\nIndicators: {n:,} values in reporting.indicator_values."]
+    if targets:
+        lines.append("  Whole-project figures against targets (reporting.target_progress):")
+        lines += [f"    {p:<14} {what:<52} {actual:>6g} / {target:g}" for p, what, actual, target in targets]
+    return lines
 
 
 def sample_data(data_dir: Path | None = None) -> int:

@@ -45,6 +45,11 @@ def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, c
     assert cli.main(["refresh"]) == 0
     out = capsys.readouterr().out
     assert "VAL_2016-06      loaded" in out and "accepted   1" in out
+    # The summary names the indicators just published and each project's figures against its
+    # targets: VAL has EEA-2013-150's 50-family target, and no EEA activity in 2016.
+    assert "values in reporting.indicator_values" in out
+    assert any(line.split()[:2] == ["EEA-2013-150", "families_served"] and line.split()[-3:] == ["0", "/", "116"]
+               for line in out.splitlines())
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     before = con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall()
     con.close()
