@@ -31,38 +31,26 @@ completers AS (
     FROM reached r
     JOIN derived.period_months pm ON pm.project IS NOT DISTINCT FROM r.project AND pm.month = r.month
     WHERE r.date BETWEEN pm.period_start AND pm.period_end),
-by_type AS (       -- headline (group_type NULL) and per group type
-    SELECT 'groups' AS indicator, project, centre, period_type, period, period_start, period_end, group_type,
-           count(DISTINCT (centre, group_code)) AS value
-    FROM sessions
-    GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, group_type),
-                            (project, period_type, period, period_start, period_end, group_type),
-                            (project, centre, period_type, period, period_start, period_end),
-                            (project, period_type, period, period_start, period_end))
+items AS (         -- what each indicator counts, one row per thing counted (duplicates allowed)
+    SELECT 'groups' AS indicator, project, period_type, period, period_start, period_end, centre, group_type,
+           group_code AS item FROM sessions
     UNION ALL
-    SELECT 'group_sessions', project, centre, period_type, period, period_start, period_end, group_type,
-           count(DISTINCT (centre, session_id))
-    FROM sessions
-    GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, group_type),
-                            (project, period_type, period, period_start, period_end, group_type),
-                            (project, centre, period_type, period, period_start, period_end),
-                            (project, period_type, period, period_start, period_end))
+    SELECT 'group_sessions', project, period_type, period, period_start, period_end, centre, group_type,
+           session_id FROM sessions
     UNION ALL
-    SELECT 'group_participants', project, centre, period_type, period, period_start, period_end, group_type,
-           count(DISTINCT (centre, participant))
-    FROM attending
-    GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, group_type),
-                            (project, period_type, period, period_start, period_end, group_type),
-                            (project, centre, period_type, period, period_start, period_end),
-                            (project, period_type, period, period_start, period_end))
+    SELECT 'group_participants', project, period_type, period, period_start, period_end, centre, group_type,
+           participant FROM attending
     UNION ALL
-    SELECT 'group_completers', project, centre, period_type, period, period_start, period_end, group_type,
-           count(DISTINCT (centre, participant))
-    FROM completers
-    GROUP BY GROUPING SETS ((project, centre, period_type, period, period_start, period_end, group_type),
-                            (project, period_type, period, period_start, period_end, group_type),
-                            (project, centre, period_type, period, period_start, period_end),
-                            (project, period_type, period, period_start, period_end)))
+    SELECT 'group_completers', project, period_type, period, period_start, period_end, centre, group_type,
+           participant FROM completers),
+by_type AS (       -- per centre and all centres, per group type and headline (group_type NULL)
+    SELECT indicator, project, centre, period_type, period, period_start, period_end, group_type,
+           count(DISTINCT (centre, item)) AS value
+    FROM items
+    GROUP BY GROUPING SETS ((indicator, project, centre, period_type, period, period_start, period_end, group_type),
+                            (indicator, project, period_type, period, period_start, period_end, group_type),
+                            (indicator, project, centre, period_type, period, period_start, period_end),
+                            (indicator, project, period_type, period, period_start, period_end)))
 SELECT indicator, project, centre, period_type, period, period_start, period_end,
        CASE WHEN group_type IS NULL THEN NULL ELSE 'group_type=' || group_type END AS breakdown, value
 FROM by_type
