@@ -38,10 +38,10 @@ def _start_sample_build(root: Path) -> None:
                SOS_PSEUDONYM_KEY=TEST_KEY)
     env.pop("SOS_ENV", None)
     (root / "dagster_home").mkdir(parents=True)
-    script = (f"import subprocess, sys\n"
-              f"for c in ('sample-data', 'refresh'):\n"
-              f"    r = subprocess.run([sys.executable, '-m', 'sos_pipeline', c])\n"
-              f"    if r.returncode: sys.exit(r.returncode)\n")
+    script = ("import subprocess, sys\n"
+              "for c in ('sample-data', 'refresh'):\n"
+              "    r = subprocess.run([sys.executable, '-m', 'sos_pipeline', c])\n"
+              "    if r.returncode: sys.exit(r.returncode)\n")
     log = open(root / "build.log", "w")
     _SAMPLE.update(root=root, log=log, proc=subprocess.Popen([sys.executable, "-c", script], env=env,
                                                              stdout=log, stderr=subprocess.STDOUT))

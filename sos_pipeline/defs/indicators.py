@@ -82,7 +82,7 @@ def build(core_delivery):
                 "AND breakdown IS NULL ORDER BY period_start DESC, centre NULLS FIRST LIMIT 12").fetchall()
         return dg.MaterializeResult(metadata={
             "rows": counts["rows"], "target_rows": counts["targets"],
-            "indicators": len([i for i in catalogue()]),
+            "indicators": len(catalogue()),
             "seconds": round(time.perf_counter() - t0, 3),
             "targets_whole_project": _md_table(
                 ["project", "indicator", "breakdown", "centre", "target", "actual", "achievement"], progress),

@@ -13,7 +13,7 @@ import re
 
 from sos_pipeline import contract, reference
 from sos_pipeline.indicators.catalogue import catalogue, families, indicators_of
-from sos_pipeline.warehouse.db import SQL_DIR, sql, statements, transaction
+from sos_pipeline.warehouse.db import sql, statements, transaction
 
 VALUE_COLUMNS = ("indicator", "project", "centre", "period_type", "period", "period_start",
                  "period_end", "breakdown", "value")
@@ -110,7 +110,3 @@ def build_values(con) -> dict:
             "targets": con.execute("SELECT count(*) FROM reporting.target_progress").fetchone()[0],
         }
 
-
-def sql_files() -> list[str]:
-    """Every SQL file of the indicator layer (for docs and tests)."""
-    return sorted(str(p.relative_to(SQL_DIR)) for p in (SQL_DIR / "indicators").glob("*.sql"))
