@@ -45,6 +45,7 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     t0 = time.monotonic()
     failed: list[str] = []
+    extracts_line = ""
     instance = DagsterInstance.get()
     intake, load_job, publish_job = (defs.resolve_job_def(n)
                                      for n in ("intake", "load_delivery", "publish"))
@@ -81,6 +82,8 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
                                            run_config=quiet_logs, tags={"sos/trigger": "cli"})
         if not r.success:
             failed.append("publish")
+        else:
+            extracts_line = _run_extracts(defs, instance, quiet_logs, failed)
     elapsed = time.monotonic() - t0
 
     if paths.published.exists():
@@ -112,12 +115,89 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         out(f"  Rejection reports: {paths.quarantine}/<delivery>/REPORT.md")
     for line in indicators:
         out(line)
+    if extracts_line:
+        out(extracts_line)
     out(f"\nPublished warehouse: {paths.published}")
     out(f"Open the Dagster UI:  DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
         f"{Path(sys.executable).parent / 'dagster'} dev -w {config.REPO_ROOT / 'workspace.yaml'}")
     if failed:
         print("\nThe refresh itself failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
+    return 0
+
+
+def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str] | None = None,
+                  final: bool = False, partition_key: str | None = None):
+    """Build funder extracts in one Dagster run (all of them unless told which)."""
+    job = defs.resolve_job_def("finalise_extract" if final else "extracts")
+    if partition_key:
+        r = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
+                                   run_config=run_config, tags={"sos/trigger": "cli"})
+    else:
+        keys = keys or job.partitions_def.get_partition_keys()
+        r = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, tags={
+            "sos/trigger": "cli", "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1]})
+    if not r.success:
+        failed.append(f"extracts (run {r.run_id})")
+        return ""
+    mats = r.asset_materializations_for_node("funder_extract")
+    m = {k: v.value for k, v in mats[0].metadata.items()} if mats else {}
+    return (f"\nFunder extracts in {config.paths().reports}: {m.get('written', 0)} written "
+            f"({m.get('restated', 0)} restatements of final ones), {m.get('unchanged', 0)} unchanged, "
+            f"{m.get('seconds', 0)} s.") if not partition_key else m
+
+
+def report(project: str, period: str, final: bool = False) -> int:
+    """(Re)build one extract from the published warehouse; --final marks it sent."""
+    _dagster_home()
+    from dagster import DagsterInstance
+
+    from sos_pipeline import reference
+    from sos_pipeline.definitions import build_definitions
+    from sos_pipeline.extracts import store
+    from sos_pipeline.extracts.periods import find
+
+    paths = config.paths().ensure()
+    ref = reference.load(paths.data)
+    try:
+        ep = find(ref, project, period)
+    except KeyError as exc:
+        print(f"sos-pipeline: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if not paths.published.exists():
+        print(f"sos-pipeline: no published warehouse at {paths.published}: run `sos-pipeline refresh` first.",
+              file=sys.stderr)
+        return 2
+    defs = build_definitions()
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
+        "SOS_DAGSTER_LOG_LEVEL", "CRITICAL")}}}}
+    failed: list[str] = []
+    m = _run_extracts(defs, DagsterInstance.get(), quiet_logs, failed, final=final, partition_key=ep.key)
+    if failed:
+        print("sos-pipeline: building the extract failed:", *failed, file=sys.stderr)
+        return 1
+    base = store.folder(paths.reports, ep.project, ep.label)
+    vs = store.versions(base)
+    if not vs:
+        print(f"{ep.key}: no data for {ep.label} ({ep.start} – {ep.end}) yet; nothing written.")
+        return 0
+    d = store.version_dir(base, vs[-1])
+    man = store.manifest(d)
+    print(f"{ep.key} ({ep.start} – {ep.end}): version {vs[-1]}"
+          + (", FINAL (never written again)" if store.is_final(d) else "")
+          + f", {'written' if m.get('written') else 'unchanged'}.")
+    print(f"  folder:      {d}")
+    print(f"  report.xlsx  sha256 {man['files']['report.xlsx']}")
+    print(f"  deliveries:  {len(man['deliveries'])}; generated {man['generated_at']}")
+    if "restates" in man:
+        r = man["restates"]
+        print(f"  restates final version {r['version']}: {r['changed_cells']} numbers changed; see CHANGES.md")
+        for why in r["because"][:8]:
+            print(f"    - {why}")
+    finals = [v for v in vs if store.is_final(store.version_dir(base, v))]
+    if finals and finals[-1] != vs[-1]:
+        print(f"  final version {finals[-1]} is kept unchanged in {store.version_dir(base, finals[-1])}")
     return 0
 
 
@@ -163,12 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("refresh", help="take the inbox, validate, load, publish")
     sub.add_parser("sample-data", help="write the shipped sample deliveries into the inbox")
+    rp = sub.add_parser("report", help="(re)build one funder extract: reports/PROJECT/PERIOD/")
+    rp.add_argument("project", help="project code, e.g. EEA-2013-150")
+    rp.add_argument("period", help="P1, P2, ..., PTD, or a year for yearly projects")
+    rp.add_argument("--final", action="store_true",
+                    help="mark it final (sent to the funder): never written again; changes make a new version")
     args = parser.parse_args(argv)
     if args.data_dir:
         os.environ["SOS_DATA_DIR"] = str(args.data_dir.resolve())
     try:
         if args.command == "refresh":
             return refresh()
+        if args.command == "report":
+            return report(args.project, args.period, final=args.final)
         return sample_data()
     except config.ConfigError as exc:
         print(f"sos-pipeline: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from sos_pipeline import config, reference
-from sos_pipeline.defs import automation, indicators, ingest, publish
+from sos_pipeline.defs import automation, extracts, indicators, ingest, publish
 from sos_pipeline.defs.partitions import delivery_partitions
 from sos_pipeline.defs.resources import Warehouse
 
@@ -21,12 +21,14 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     archived, staged, checks, core = ingest.build(partitions)
     reporting = indicators.build(core)
     warehouse = publish.build(core, reporting[-1])
-    assets = [archived, staged, core, *reporting, warehouse]
+    extract_parts = extracts.extract_partitions(ref)
+    funder_extract = extracts.build(extract_parts, warehouse)
+    assets = [archived, staged, core, *reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
         "intake", selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", selection=dg.AssetSelection.assets(*assets),
+        "refresh", selection=dg.AssetSelection.assets(archived, staged, core, *reporting, warehouse),
         description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
                     "delivery, validate it (blocking checks), load it into core, rebuild the indicators, "
                     "publish.")
@@ -38,12 +40,23 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         "publish", selection=[*reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
                     "warehouse as warehouse.duckdb.")
-    sensor, schedule = automation.build([intake_job, load_job, publish_job])
+    extracts_job = dg.define_asset_job(
+        "extracts", selection=[funder_extract],
+        description="(Re)build funder extracts from the published warehouse: one partition per project "
+                    "and period (reports/<PROJECT>/<PERIOD>/). Final extracts are never rewritten.")
+    finalise_job = dg.define_asset_job(
+        "finalise_extract", selection=[funder_extract],
+        config={"ops": {"funder_extract": {"config": {"final": True}}}},
+        description="Mark one extract final once it has been sent to the funder (pick its partition): "
+                    "it is rebuilt if anything changed, then its files are never written again. A later "
+                    "change to its numbers writes a new version beside it.")
+    sensor, schedule = automation.build([intake_job, load_job, publish_job, extracts_job],
+                                        extract_parts.get_partition_keys())
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, load_job, publish_job],
+        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir)})
 

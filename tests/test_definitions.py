@@ -15,12 +15,12 @@ def test_definitions_snapshot(data_dir):
     defs = build_definitions(str(data_dir))
     repo = defs.get_repository_def()
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
-        ["intake", "load_delivery", "publish", "refresh"]
+        ["extracts", "finalise_extract", "intake", "load_delivery", "publish", "refresh"]
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "reporting_base",
                     "indicators_served", "indicators_caseload", "indicators_services", "indicators_groups",
                     "indicators_events", "indicators_mentoring", "indicators_trainings", "indicators_manual",
-                    "indicator_values", "warehouse"}
+                    "indicator_values", "warehouse", "funder_extract"}
     # The indicators sit downstream of the validated data, and publishing waits for them.
     graph = repo.asset_graph
     assert dg.AssetKey("core_delivery") in graph.get(dg.AssetKey("reporting_base")).parent_keys
@@ -28,6 +28,15 @@ def test_definitions_snapshot(data_dir):
     publish = repo.get_job("publish")
     assert {k.to_user_string() for k in publish.asset_layer.executable_asset_keys} >= {
         "reporting_base", "indicators_served", "indicator_values", "warehouse"}
+    # Extracts read the published warehouse: one partition per project and period.
+    extract = graph.get(dg.AssetKey("funder_extract"))
+    assert dg.AssetKey("warehouse") in extract.parent_keys
+    ekeys = extract.partitions_def.get_partition_keys()
+    assert {"EEA-2013-150/P1", "EEA-2013-150/P7", "EEA-2013-150/PTD", "BAU-FS/2017", "BAU-AAA-2018/P2",
+            "ABLV-CAMPS/2013"} <= set(ekeys)
+    assert "EEA-2013-150/P8" not in ekeys and "EEA-2013-150/2014" not in ekeys   # quarterly: no years
+    assert extract.backfill_policy == dg.BackfillPolicy.single_run()
+    assert repo.get_job("finalise_extract").partitions_def == extract.partitions_def
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {"structure_and_privacy", "cross_table", "families", "children", "services",
                       "group_sessions", "group_attendance", "events", "event_participants",
@@ -53,6 +62,20 @@ def test_a_new_centre_brings_its_partitions_without_code(data_dir):
     defs = build_definitions(str(data_dir))
     parts = defs.get_repository_def().asset_graph.get(dg.AssetKey("core_delivery")).partitions_def
     assert "ISL|2016-01" in parts.get_partition_keys()
+
+
+def test_a_new_project_brings_its_extract_partitions_without_code(data_dir):
+    ref = data_dir / "reference"
+    ref.mkdir()
+    shipped = (config.SHIPPED_REFERENCE / "projects.yaml").read_text(encoding="utf-8")
+    (ref / "projects.yaml").write_text(shipped + (
+        "  - code: NEW-2019\n    number: null\n    name_lv: Jauns\n    name_en: New\n"
+        "    funder: A foundation\n    centres: [VAL]\n    start: 2019-03-01\n    end: 2019-12-31\n"
+        "    reporting_months: 6\n"), encoding="utf-8")
+    defs = build_definitions(str(data_dir))
+    parts = defs.get_repository_def().asset_graph.get(dg.AssetKey("funder_extract")).partitions_def
+    assert [k for k in parts.get_partition_keys() if k.startswith("NEW-2019/")] == [
+        "NEW-2019/P1", "NEW-2019/P2", "NEW-2019/PTD"]
 
 
 def test_code_location_loads_without_great_expectations_or_pandas():
@@ -94,7 +117,12 @@ def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publ
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
     assert [(r.job_name, r.partition_key) for r in requests] == [
-        ("load_delivery", "VAL|2016-03"), ("load_delivery", "BAU|2016-04"), ("publish", None)]
+        ("load_delivery", "VAL|2016-03"), ("load_delivery", "BAU|2016-04"), ("publish", None),
+        ("extracts", None)]
+    # one run for every extract (the asset's single-run backfill policy)
+    keys = defs.get_repository_def().get_job("extracts").partitions_def.get_partition_keys()
+    assert requests[-1].tags["dagster/asset_partition_range_start"] == keys[0]
+    assert requests[-1].tags["dagster/asset_partition_range_end"] == keys[-1]
 
 
 def test_one_asset_check_per_validation_suite():

@@ -1,0 +1,57 @@
+"""Funder extracts: one partition per project and period, derived from projects.yaml (a new
+project brings its partitions without a code change). Built from the published warehouse
+after each publish; a run may cover one partition (the UI, `sos-pipeline report`) or all of
+them (the refresh, the sensor, the schedule: one run, BackfillPolicy.single_run)."""
+
+import dagster as dg
+
+from sos_pipeline import reference
+from sos_pipeline.defs.resources import Warehouse
+
+GROUP = "extracts"
+
+
+def extract_partitions(ref: reference.Reference) -> dg.StaticPartitionsDefinition:
+    from sos_pipeline.extracts.periods import all_periods
+    return dg.StaticPartitionsDefinition(list(all_periods(ref)))
+
+
+class ExtractConfig(dg.Config):
+    final: bool = False
+    """Mark the extract final (sent to the funder): its files are never written again."""
+
+
+def build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
+    @dg.asset(group_name=GROUP, partitions_def=partitions, deps=[warehouse_asset], kinds={"xlsx", "html", "csv"},
+              backfill_policy=dg.BackfillPolicy.single_run(),
+              description="Funder report extract for one project and period, under "
+                          "reports/<PROJECT>/<PERIOD>/: report.xlsx, report.html with charts, a CSV per "
+                          "sheet, manifest.json. Small cells suppressed. Read from the published "
+                          "warehouse. A final extract is never rewritten; a change writes a new version.")
+    def funder_extract(context: dg.AssetExecutionContext, config: ExtractConfig, warehouse: Warehouse):
+        from sos_pipeline.extracts import build as build_extracts
+
+        keys = context.partition_keys
+        rows = []
+
+        def log(o):
+            context.log.info(f"{o.key}: {o.status}" + (f" v{o.version}" if o.version else "")
+                             + (" (final)" if o.final else "") + (f": {o.message}" if o.message else ""))
+            rows.append(o)
+
+        list(build_extracts(warehouse.paths(), warehouse.reference(), keys, final=config.final, log=log))
+        table = ["| extract | outcome | version | final | changed numbers | seconds |", "|---|---|---|---|---|---|"]
+        table += [f"| {o.key} | {o.status} | {o.version or ''} | {'yes' if o.final else ''} | "
+                  f"{len(o.changes) if o.changes else ''} | {o.seconds} |" for o in rows]
+        meta = {"extracts": dg.MetadataValue.md("\n".join(table)),
+                "written": sum(o.status in ("written", "restated") for o in rows),
+                "unchanged": sum(o.status in ("unchanged", "final-unchanged") for o in rows),
+                "restated": sum(o.status == "restated" for o in rows),
+                "seconds": round(sum(o.seconds for o in rows), 2)}
+        if len(rows) == 1 and rows[0].folder:
+            meta["folder"] = dg.MetadataValue.path(str(rows[0].folder))
+            meta["version"] = rows[0].version
+            meta["final"] = rows[0].final
+        return dg.MaterializeResult(metadata=meta)
+
+    return funder_extract
