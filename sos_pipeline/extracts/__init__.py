@@ -1,0 +1,69 @@
+"""Funder report extracts per project and period.
+
+build() reads the *published* warehouse read-only (so it never waits for an analyst and
+shows exactly what analysts see), suppresses small cells, and saves the extract under
+reports/<PROJECT>/<PERIOD>/ (store.py: versions and final extracts).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterable
+
+from sos_pipeline.config import Paths
+
+
+class NoWarehouse(RuntimeError):
+    """There is no published warehouse to build extracts from."""
+
+
+@contextlib.contextmanager
+def reports_lock(paths: Paths, wait_seconds: float = 600):
+    """One process writes reports/ at a time (a refresh and `sos-pipeline report` may overlap)."""
+    paths.work.mkdir(parents=True, exist_ok=True)
+    fd = os.open(paths.work / "reports.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"Another process is writing {paths.reports} (lock {paths.work}/reports.lock)")
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None):
+    """Build (or leave unchanged) the extracts with these partition keys. Yields store.Outcome."""
+    import duckdb
+
+    from sos_pipeline.extracts import content, store
+    from sos_pipeline.extracts.periods import all_periods
+
+    if not paths.published.exists():
+        raise NoWarehouse(f"No published warehouse at {paths.published}: run `sos-pipeline refresh` first.")
+    periods = all_periods(ref)
+    with reports_lock(paths):
+        con = duckdb.connect(str(paths.published), read_only=True)
+        try:
+            for key in keys:
+                ep = periods[key]
+                t0 = time.perf_counter()
+                ex = content.collect(con, ep, ref)
+                if not ex.has_data and not store.versions(store.folder(paths.reports, ep.project, ep.label)):
+                    out = store.Outcome(key, "no-data", None, None,
+                                        message=f"{ep.label} ({ep.start} – {ep.end}) has no delivered month yet")
+                else:
+                    out = store.save(ex, paths.reports, ref, final=final)
+                out.seconds = round(time.perf_counter() - t0, 3)
+                if log:
+                    log(out)
+                yield out
+        finally:
+            con.close()

@@ -1,0 +1,87 @@
+"""The extract's charts as PNG images (matplotlib, no screen needed): families and children
+served per month by centre, and progress against each target. Suppressed values are never
+drawn: the line breaks there and the gap is labelled."""
+from __future__ import annotations
+
+import io
+
+from sos_pipeline.extracts.content import ALL, Extract, Hidden
+
+COLOURS = ["#00539f", "#e0701b", "#2f8f3a", "#8e44ad", "#b03a2e", "#117a8b"]
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 10, "axes.spines.top": False,
+                         "axes.spines.right": False, "svg.hashsalt": "sos", "figure.dpi": 100})
+    return plt
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    _plt().close(fig)
+    return buf.getvalue()
+
+
+def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    hidden_any = False
+    for i, (centre, points) in enumerate(ex.series[indicator].items()):
+        xs = [m for m, _ in points]
+        ys = [None if isinstance(v, Hidden) else v for _, v in points]
+        hidden_any |= any(isinstance(v, Hidden) for _, v in points)
+        style = dict(color="#555555", linestyle="--", linewidth=1.4) if centre == ALL else \
+            dict(color=COLOURS[i % len(COLOURS)], linewidth=2)
+        label = "Visi centri / All centres" if centre == ALL else centre
+        ax.plot(xs, [float("nan") if y is None else y for y in ys], marker="o", markersize=3, label=label, **style)
+    ax.set_title(f"{title_lv} / {title_en}", loc="left", fontsize=11, fontweight="bold")
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", color="#dddddd")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    if len(ex.series[indicator].get(ALL, [])) > 14:
+        fig.autofmt_xdate()
+    if hidden_any:
+        ax.annotate(f"Pārtraukums: mazāk par {ex.threshold} (slēpts) / gap: fewer than {ex.threshold} (hidden)",
+                    xy=(0, -0.28 if len(ex.series[indicator][ALL]) > 14 else -0.16),
+                    xycoords="axes fraction", fontsize=8, color="#777777")
+    return _png(fig)
+
+
+def progress(ex: Extract) -> bytes | None:
+    if not ex.progress:
+        return None
+    plt = _plt()
+    rows = ex.progress
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.2))
+    for y, r in enumerate(reversed(rows)):
+        actual, target = r["actual"], r["target"]
+        if isinstance(actual, Hidden):
+            ax.text(0.01, y, f"{actual} (slēpts / hidden)", va="center", fontsize=9, color="#777777")
+            continue
+        share = actual / target if target else 0
+        ax.barh(y, min(share, 1.5), color="#2f8f3a" if share >= 1 else "#00539f", height=0.6)
+        ax.text(min(share, 1.5) + 0.01, y, f"{actual:g} / {target:g}  ({share:.0%})", va="center", fontsize=9)
+    ax.axvline(1.0, color="#b03a2e", linewidth=1.2, linestyle="--")
+    ax.set_yticks(range(len(rows)), [f"{r['label_lv']}\n{r['label']}" for r in reversed(rows)], fontsize=8)
+    ax.set_xlim(0, 1.8)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    period = ex.period.progress
+    ax.set_title(f"Mērķu izpilde ({period}) / Progress against targets ({period})", loc="left",
+                 fontsize=11, fontweight="bold")
+    return _png(fig)
+
+
+def render(ex: Extract) -> dict[str, bytes]:
+    """{file name: PNG bytes} for the charts this extract has."""
+    out = {"families_per_month.png": monthly(ex, "families_served", "Apkalpotās ģimenes mēnesī",
+                                             "Families served per month"),
+           "children_per_month.png": monthly(ex, "children_served", "Bērni apkalpotajās ģimenēs mēnesī",
+                                             "Children served per month")}
+    p = progress(ex)
+    if p:
+        out["target_progress.png"] = p
+    return out

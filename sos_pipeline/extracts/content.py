@@ -1,0 +1,301 @@
+"""What one funder extract says: read from the published warehouse, small cells suppressed,
+laid out as sheets that the writers (render.py) turn into a workbook, CSV files and a page.
+
+Every number an extract shows is a *cell* (indicator, breakdown, centre, period) of
+reporting.indicator_values. All cells of one extract are suppressed together, once
+(suppress.py), so a value hidden on one sheet is hidden on every sheet, and totals on
+one sheet cannot reveal a cell hidden on another.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sos_pipeline import reference
+from sos_pipeline.extracts import suppress
+from sos_pipeline.extracts.periods import ExtractPeriod
+from sos_pipeline.indicators.catalogue import catalogue
+from sos_pipeline.warehouse.db import sql
+
+# Units whose values count people or families (indicators.md, "Privacy in extracts").
+PEOPLE_UNITS = {"families", "children", "participants", "adults", "pairs", "mentors", "people"}
+# The headline figures of the summary, in this order.
+KEY_FIGURES = ("families_served", "children_served", "families_served_monthly_avg",
+               "children_served_monthly_avg", "families_enrolled", "families_exited",
+               "families_active_end", "contacts", "service_hours")
+SERIES = ("families_served", "children_served")   # the monthly series and its charts
+ALL = "ALL"
+
+
+@dataclass(frozen=True)
+class Hidden:
+    """A suppressed cell as shown: `<5` (a small count) or `x` (hidden so that no small count
+    can be worked out from a total)."""
+    marker: str
+
+    def __str__(self) -> str:
+        return self.marker
+
+
+@dataclass
+class Column:
+    key: str      # the CSV header
+    lv: str
+    en: str
+    kind: str = "text"   # text, date, month, number, percent, eur, hash
+
+
+@dataclass
+class Sheet:
+    slug: str     # the CSV file name, without .csv
+    lv: str
+    en: str
+    columns: list[Column]
+    rows: list[list] = field(default_factory=list)
+    note_lv: str = ""
+    note_en: str = ""
+    numbers: bool = True   # its values are "numbers of the extract" (restatements compare them)
+
+    @property
+    def title(self) -> str:   # the workbook's sheet name (at most 31 characters, no / \ ? * [ ] :)
+        return f"{self.lv} - {self.en}"[:31]
+
+
+@dataclass
+class Extract:
+    period: ExtractPeriod
+    project: reference.Project
+    centres: list[reference.Centre]
+    threshold: int
+    sheets: list[Sheet]
+    series: dict          # {indicator: {centre: [(month_start, value or Hidden)]}}
+    progress: list[dict]  # target progress at period.progress, for the chart
+    deliveries: list[dict]
+    has_data: bool
+
+    def sheet(self, slug: str) -> Sheet:
+        return next(s for s in self.sheets if s.slug == slug)
+
+
+def _cat():
+    return {i.indicator: i for i in catalogue()}
+
+
+def _query(con, name: str, **params) -> list[dict]:
+    cur = con.execute(sql(f"extracts/{name}"), params)
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]
+
+
+def _breakdown_key(b: str | None) -> str | None:
+    return b.split("=", 1)[0] if b else None
+
+
+def equations(values: dict, centres: list[str], months: dict[str, list[str]]) -> list[suppress.Equation]:
+    """The sums a reader could exploit, kept only where they hold exactly:
+    a total over centres equals the sum of the centres (families of different centres are
+    different families), a headline equals the sum of a breakdown's values (when the breakdown
+    splits the families), and a monthly average times its months equals the sum of the months."""
+    eqs = []
+    groups: dict[tuple, dict] = {}
+    for (ind, bd, centre, period) in values:
+        groups.setdefault((ind, bd, period), {})[centre] = (ind, bd, centre, period)
+    for (ind, bd, period), cells in groups.items():
+        if ALL in cells:
+            parts = [(ind, bd, c, period) for c in centres]
+            eqs.append(suppress.total_of(cells[ALL], parts))
+    split: dict[tuple, list] = {}
+    for (ind, bd, centre, period) in values:
+        if bd:
+            split.setdefault((ind, _breakdown_key(bd), centre, period), []).append((ind, bd, centre, period))
+    for (ind, _, centre, period), parts in split.items():
+        head = (ind, None, centre, period)
+        if head in values:
+            eqs.append(suppress.total_of(head, sorted(parts, key=repr)))
+    for ind in ("families_served", "children_served"):
+        avg = f"{ind}_monthly_avg"
+        for (i, bd, centre, period) in list(values):
+            if i != avg or period not in months:
+                continue
+            parts = [(ind, None, centre, m) for m in months[period]]
+            for n in range(1, len(parts) + 1):
+                eqs.append(suppress.total_of((i, bd, centre, period), parts, weight=n))
+    full = {**{k: v for k, v in values.items()}}
+    return [e for e in eqs if suppress.holds(e, full)]
+
+
+def collect(con, ep: ExtractPeriod, ref: reference.Reference) -> Extract:
+    """Read one extract's figures from a (published) warehouse connection."""
+    cat = _cat()
+    project = ref.projects[ep.project]
+    centres = [ref.centres[c] for c in project.centres]
+    codes = [c.code for c in centres]
+    t = project.suppression_threshold
+    month_rows = con.execute(
+        "SELECT period, period_start FROM reporting.periods WHERE project = ? AND period_type = 'month' "
+        "AND period_start <= ? AND period_end >= ? ORDER BY period_start",
+        [ep.project, ep.end, ep.start]).fetchall()
+    months = [m for m, _ in month_rows]
+    month_start = dict(month_rows)
+    has_data = con.execute("SELECT count(*) FROM reporting.periods WHERE project = ? AND period = ?",
+                           [ep.project, ep.label]).fetchone()[0] > 0
+    target_rows = _query(con, "targets", project=ep.project, end=ep.end, with_ptd=ep.progress == "PTD")
+    ptds = sorted({r["period"] for r in target_rows} | ({ep.progress} if ep.progress else set()))
+    raw = _query(con, "values", project=ep.project, periods=[ep.label, *months, *ptds])
+
+    # The cells the extract shows, zero where the warehouse leaves a zero row out.
+    values: dict[tuple, float] = {}
+    for r in raw:
+        values[(r["indicator"], r["breakdown"], r["centre"], r["period"])] = r["value"]
+    shown_rows = sorted({(r["indicator"], r["breakdown"]) for r in raw if r["period"] == ep.label},
+                        key=lambda k: (list(cat).index(k[0]) if k[0] in cat else 99, k[1] or ""))
+    shown_rows = [(i, None) for i in cat if (i, None) not in shown_rows] + shown_rows
+    shown_rows.sort(key=lambda k: (list(cat).index(k[0]), k[1] is not None, k[1] or ""))
+    keys = {(i, b, c, ep.label) for i, b in shown_rows for c in [*codes, ALL]}
+    keys |= {(i, None, c, m) for i in SERIES for c in [*codes, ALL] for m in months}
+    keys |= {(r["indicator"], r["breakdown"], r["centre"], r["period"]) for r in target_rows}
+    cells = {k: values.get(k, 0.0) for k in keys}
+    sensitive = {k for k in cells if cat.get(k[0]) and cat[k[0]].unit in PEOPLE_UNITS}
+    aligned = {ep.label: months} if month_start and months and month_start[months[0]] >= ep.start else {}
+    status = suppress.protect(cells, sensitive, equations(cells, codes, aligned), t)
+
+    def show(key):
+        s = status.get(key)
+        if s == "primary":
+            return Hidden(f"<{t}")
+        if s:
+            return Hidden("x")
+        v = cells[key]
+        return int(v) if float(v).is_integer() else v
+
+    def achievement(key, target):
+        v = show(key)
+        return Hidden("x") if isinstance(v, Hidden) else (v / target if target else None)
+
+    # Summary: the project, the period, key figures, progress against targets.
+    summary = Sheet("summary", "Kopsavilkums", "Summary", [
+        Column("section", "Sadaļa", "Section"), Column("item_lv", "Rādītājs", "Item (Latvian)"),
+        Column("item_en", "Rādītājs angliski", "Item"), Column("value", "Vērtība", "Value", "number"),
+        Column("target", "Mērķis", "Target", "number"), Column("achievement", "Izpilde", "Achievement", "percent")])
+    info = [("Projekts", "Project", project.code), ("Projekta numurs", "Project number", project.number or "—"),
+            ("Projekta nosaukums", "Project title (Latvian)", project.name_lv),
+            ("Projekta nosaukums angliski", "Project title (English)", project.name_en),
+            ("Finansētājs", "Funder", project.funder),
+            ("Centri", "Centres", ", ".join(f"{c.code} ({c.name_lv})" for c in centres)),
+            ("Periods", "Period", ep.label), ("Perioda sākums", "Period start", ep.start),
+            ("Perioda beigas", "Period end", ep.end),
+            ("Projekta laiks", "Project window", f"{project.start:%Y-%m-%d} – {project.end:%Y-%m-%d}"),
+            ("Mazo skaitļu slieksnis", "Small-cell threshold", t)]
+    summary.rows += [["project", lv, en, v, None, None] for lv, en, v in info]
+    for ind in KEY_FIGURES:
+        c = cat[ind]
+        summary.rows.append(["figures", c.name_lv, c.name_en, show((ind, None, ALL, ep.label)), None, None])
+    progress = [r for r in target_rows if r["period"] == ep.progress]
+    for r in progress:
+        c = cat[r["indicator"]]
+        what = "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x)
+        key = (r["indicator"], r["breakdown"], r["centre"], r["period"])
+        summary.rows.append(["targets", c.name_lv + what, c.name_en + what, show(key), r["target"],
+                             achievement(key, r["target"])])
+
+    by_centre = Sheet("by_centre", "Pa centriem", "By centre", [
+        Column("indicator", "Rādītāja kods", "Indicator code"), Column("name_lv", "Rādītājs", "Indicator (Latvian)"),
+        Column("name_en", "Rādītājs angliski", "Indicator"), Column("breakdown", "Sadalījums", "Breakdown"),
+        Column("unit", "Mērvienība", "Unit"),
+        *[Column(c, c, c, "number") for c in codes], Column(ALL, "Visi centri", "All centres", "number")],
+        note_lv="Unikālie skaitļi nav saskaitāmi pa periodiem vai projektiem.",
+        note_en="Unique counts do not add up across periods or projects.")
+    for ind, bd in shown_rows:
+        c = cat[ind]
+        by_centre.rows.append([ind, c.name_lv, c.name_en, bd or "", c.unit,
+                               *[show((ind, bd, cc, ep.label)) for cc in [*codes, ALL]]])
+
+    monthly = Sheet("monthly", "Pa mēnešiem", "Monthly", [Column("month", "Mēnesis", "Month", "month")])
+    for ind in SERIES:
+        c = cat[ind]
+        monthly.columns += [Column(f"{ind}_{cc}", f"{c.name_lv}: {cc if cc != ALL else 'visi'}",
+                                   f"{c.name_en}: {cc if cc != ALL else 'all'}", "number") for cc in [*codes, ALL]]
+    series = {ind: {cc: [] for cc in [*codes, ALL]} for ind in SERIES}
+    for m in months:
+        row = [month_start[m]]
+        for ind in SERIES:
+            for cc in [*codes, ALL]:
+                v = show((ind, None, cc, m))
+                row.append(v)
+                series[ind][cc].append((month_start[m], v))
+        monthly.rows.append(row)
+    monthly.note_lv = "Katra mēneša unikālās ģimenes un bērni; perioda skaits nav mēnešu summa."
+    monthly.note_en = "Distinct families and children each month; a period's count is not the sum of its months."
+
+    targets = Sheet("targets", "Mērķi", "Targets", [
+        Column("period", "Līdz periodam", "To period"), Column("period_end", "Līdz datumam", "To date", "date"),
+        Column("indicator", "Rādītāja kods", "Indicator code"), Column("name_lv", "Rādītājs", "Indicator (Latvian)"),
+        Column("name_en", "Rādītājs angliski", "Indicator"), Column("breakdown", "Sadalījums", "Breakdown"),
+        Column("centre", "Centrs", "Centre"), Column("target", "Mērķis", "Target", "number"),
+        Column("target_from", "Mērķis spēkā no", "Target in force from", "date"),
+        Column("actual", "Sasniegts", "Actual", "number"), Column("achievement", "Izpilde", "Achievement", "percent")],
+        note_lv="Mērķis, kas bija spēkā perioda beigās; izpilde = sasniegtais / mērķis.",
+        note_en="The target in force at the period's end; achievement = actual / target.")
+    for r in target_rows:
+        c = cat[r["indicator"]]
+        key = (r["indicator"], r["breakdown"], r["centre"], r["period"])
+        targets.rows.append([r["period"], r["period_end"], r["indicator"], c.name_lv, c.name_en, r["breakdown"] or "",
+                             r["centre"], r["target"], r["target_from"], show(key), achievement(key, r["target"])])
+    progress_chart = [{"label": f"{cat[r['indicator']].name_en}"
+                       + "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x),
+                       "label_lv": f"{cat[r['indicator']].name_lv}"
+                       + "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x),
+                       "target": r["target"],
+                       "actual": show((r["indicator"], r["breakdown"], r["centre"], r["period"]))}
+                      for r in progress]
+
+    budget = Sheet("budget", "Budžets", "Budget", [
+        Column("source", "Avots", "Source"), Column("amount_eur", "Summa, EUR", "Amount, EUR", "eur"),
+        Column("share", "Daļa", "Share", "percent")])
+    total = sum(a for _, a in project.budget)
+    budget.rows = [[s, a, a / total if total else None] for s, a in project.budget]
+    if project.budget:
+        budget.rows.append(["Kopā / Total", total, 1.0])
+    else:
+        budget.note_lv = "Projekta budžets nav norādīts atsauces datos."
+        budget.note_en = "No budget is recorded for this project in the reference data."
+
+    deliveries = _query(con, "deliveries", project=ep.project, start=ep.start, end=ep.end)
+    missing = _query(con, "missing_months", project=ep.project, start=ep.start, end=ep.end)
+    warnings = _query(con, "warnings", project=ep.project, start=ep.start, end=ep.end)
+    quality = Sheet("data_quality", "Datu kvalitāte", "Data quality", [
+        Column("kind", "Veids", "Kind"), Column("centre", "Centrs", "Centre"), Column("month", "Mēnesis", "Month", "month"),
+        Column("delivery", "Piegāde", "Delivery"), Column("sha256", "Kontrolsumma (sha256)", "Checksum (sha256)", "hash"),
+        Column("detail", "Piezīmes", "Detail")], numbers=False,
+        note_lv="Piegādes, uz kurām balstās pārskats, trūkstošie mēneši un validācijas brīdinājumi.",
+        note_en="The deliveries this extract rests on, missing months, and validation warnings.")
+    for d in deliveries:
+        quality.rows.append(["delivery", d["centre"], d["month"], d["delivery"], d["sha256"],
+                             f"{d['form']}; {d['rows_loaded'] or 0} rows; {d['warnings']} warnings"])
+    for m in missing:
+        quality.rows.append(["missing_month", m["centre"], m["month"], "", "",
+                             "Nav pieņemtas piegādes / no accepted delivery"])
+    for w in warnings:
+        quality.rows.append(["warning", w["centre"], w["month"], w["delivery"], "",
+                             f"{w['rule']}: {w['message']} ({w['row_count']} rows)"])
+    if not (deliveries or missing or warnings):
+        quality.rows.append(["none", "", None, "", "", "Nav datu šim periodam / no data for this period"])
+
+    return Extract(period=ep, project=project, centres=centres, threshold=t,
+                   sheets=[summary, by_centre, monthly, targets, budget, quality],
+                   series=series, progress=progress_chart, deliveries=deliveries, has_data=has_data)
+
+
+def numbers(ex: Extract) -> dict[str, list[list[str]]]:
+    """The extract's numbers as text, sheet by sheet: what a restatement compares."""
+    return {s.slug: [[_plain(v) for v in row] for row in s.rows] for s in ex.sheets if s.numbers}
+
+
+def _plain(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(round(v, 6))
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat()
+    return str(v)

@@ -1,0 +1,337 @@
+"""Funder extracts as the coordinator and the funder get them (warehouse.md, "Funder extracts";
+indicators.md, "Privacy in extracts").
+
+Two set-ups:
+- the sample data: the session's `sample_warehouse` refresh also builds every extract under
+  reports/; the tests open the workbooks with openpyxl, read the CSV files, the page and the
+  manifest, and compare with reporting.indicator_values of the published warehouse;
+- a small project of our own (FUND, BAU, 2021-01-01 .. 2021-06-30, 3-month periods): real
+  deliveries, a real refresh, `sos-pipeline report FUND P1 --final`, then a corrected delivery
+  and another refresh: the final version's files stay byte-identical and a v2 lists what
+  changed and why.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import hashlib
+import io
+import itertools
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import indicator_cases as ic
+import openpyxl
+import pytest
+
+from sos_pipeline import cli, reference
+from sos_pipeline.extracts.periods import all_periods
+from sos_pipeline.sample import writers
+
+PEOPLE_UNITS = {"families", "children", "participants", "adults", "pairs", "mentors", "people"}
+
+
+def read_csv(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------ the sample data's extracts
+
+@pytest.fixture(scope="module")
+def sample(sample_warehouse):
+    data = sample_warehouse.parent
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    yield data, con, reference.load(data)
+    con.close()
+
+
+def test_every_expected_extract_is_built(sample):
+    data, con, ref = sample
+    periods = all_periods(ref)
+    assert len(periods) > 30
+    with_data = {(p, label) for p, label in con.execute(
+        "SELECT project, period FROM reporting.periods WHERE project IS NOT NULL").fetchall()}
+    for key, ep in periods.items():
+        folder = data / "reports" / ep.project / ep.label
+        if (ep.project, ep.label) not in with_data:
+            assert not (folder / "manifest.json").exists(), f"{key} has no data but an extract"
+            continue
+        names = {f.name for f in folder.iterdir()}
+        assert {"report.xlsx", "report.html", "manifest.json", "summary.csv", "by_centre.csv", "monthly.csv",
+                "targets.csv", "budget.csv", "data_quality.csv", "families_per_month.png"} <= names, key
+
+
+def test_periods_agree_with_the_warehouse(sample):
+    """Partition keys come from projects.yaml alone; their bounds must be the warehouse's."""
+    _, con, ref = sample
+    got = {(p, label): (s, e) for p, label, s, e in con.execute(
+        "SELECT project, period, period_start, period_end FROM reporting.periods WHERE project IS NOT NULL "
+        "AND period_type IN ('reporting_period', 'year') OR period = 'PTD'").fetchall()}
+    for ep in all_periods(ref).values():
+        if (ep.project, ep.label) in got:
+            assert got[(ep.project, ep.label)] == (ep.start, ep.end), ep.key
+
+
+def test_eea_whole_project_figures_against_targets(sample):
+    data, _, _ = sample
+    wb = openpyxl.load_workbook(data / "reports" / "EEA-2013-150" / "PTD" / "report.xlsx")
+    assert wb.sheetnames == ["Kopsavilkums - Summary", "Pa centriem - By centre", "Pa mēnešiem - Monthly",
+                             "Mērķi - Targets", "Budžets - Budget", "Datu kvalitāte - Data quality",
+                             "Grafiki - Charts"]
+    ws = wb["Kopsavilkums - Summary"]
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    head = next(i for i, r in enumerate(rows) if r[:3] == ["Sadaļa", "Rādītājs", "Rādītājs angliski"])
+    assert rows[head + 1][:4] == ["Section", "Item (Latvian)", "Item", "Value"]
+    table = {(r[0], r[2]): r[3:] for r in rows[head + 2:] if r[0]}
+    assert table[("targets", "Families served")] == [129, 116, pytest.approx(129 / 116)]
+    assert table[("targets", "Children served")] == [271, 250, pytest.approx(271 / 250)]
+    assert table[("figures", "Families served")][0] == 129
+    assert table[("project", "Funder")][0].startswith("EEA Financial Mechanism")
+    # number formats made for people: a percentage, thousands separators, frozen headers
+    cell = next(c for r in ws.iter_rows() for c in r if r[2].value == "Families served" and r[0].value == "targets"
+                and c.column == 6)
+    assert cell.number_format == "0%"
+    assert ws.freeze_panes is not None
+    assert wb["Pa centriem - By centre"].freeze_panes == "A5"
+
+
+def _sheet_rows(ws):
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    head = next(i for i, r in enumerate(rows) if r[0] == "Rādītāja kods")
+    return rows[head], rows[head + 2:]
+
+
+def test_by_centre_sheet_matches_indicator_values(sample):
+    data, con, ref = sample
+    checked = 0
+    for key in ("EEA-2013-150/P3", "EEA-2013-150/PTD", "BAU-FS/2017", "ABLV-CAMPS/2017"):
+        project, label = key.split("/")
+        t = ref.projects[project].suppression_threshold
+        wb = openpyxl.load_workbook(data / "reports" / project / label / "report.xlsx")
+        head, rows = _sheet_rows(wb["Pa centriem - By centre"])
+        centres = head[5:]
+        assert centres[-1] == "Visi centri" and centres[:-1] == list(ref.projects[project].centres)
+        exact = {(i, b or None, c or "Visi centri"): v for i, b, c, v in con.execute(
+            "SELECT indicator, breakdown, centre, value FROM reporting.indicator_values "
+            "WHERE project = ? AND period = ?", [project, label]).fetchall()}
+        for r in rows:
+            ind, bd, unit = r[0], r[3] or None, r[4]
+            for centre, shown in zip(centres, r[5:]):
+                want = exact.get((ind, bd, centre), 0.0)
+                if isinstance(shown, str):       # suppressed
+                    assert shown in (f"<{t}", "x"), shown
+                    if shown == f"<{t}":
+                        assert 0 < want < t and unit in PEOPLE_UNITS, (key, r[:4], centre, want)
+                    continue
+                assert shown == pytest.approx(want), (key, r[:4], centre)
+                if unit in PEOPLE_UNITS:
+                    assert not 0 < shown < t, f"{key} {r[:4]} {centre}: {shown} shown"
+                checked += 1
+    assert checked > 300
+
+
+def test_csv_files_are_the_sheets(sample):
+    data, _, _ = sample
+    folder = data / "reports" / "EEA-2013-150" / "P2"
+    wb = openpyxl.load_workbook(folder / "report.xlsx")
+    head, rows = _sheet_rows(wb["Pa centriem - By centre"])
+    got = read_csv(folder / "by_centre.csv")
+    assert list(got[0]) == ["indicator", "name_lv", "name_en", "breakdown", "unit", "BAU", "VAL", "ALL"]
+    assert len(got) == len(rows)
+    for c, r in zip(got, rows):
+        assert c["indicator"] == r[0] and c["name_lv"] == r[1]
+        for col, v in zip(("BAU", "VAL", "ALL"), r[5:]):
+            assert (c[col] if isinstance(v, str) else float(c[col])) == (v if isinstance(v, str) else pytest.approx(v))
+    monthly = read_csv(folder / "monthly.csv")
+    assert [m["month"] for m in monthly] == ["2014-02-01", "2014-03-01", "2014-04-01", "2014-05-01"]
+
+
+def test_manifest_checksums_and_deliveries(sample):
+    data, con, _ = sample
+    folder = data / "reports" / "EEA-2013-150" / "P3"
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert m["project"] == "EEA-2013-150" and m["period"] == "P3" and m["version"] == 1
+    assert m["period_start"] == "2014-05-15" and m["period_end"] == "2014-08-14"
+    dt.datetime.fromisoformat(m["generated_at"])
+    assert set(m["code_version"]) >= {"package", "source_sha256"}
+    assert {f.name for f in folder.iterdir() if f.is_file()} == set(m["files"]) | {"manifest.json"}
+    for name, digest in m["files"].items():
+        assert sha(folder / name) == digest, name
+    accepted = {(c, f"{mo:%Y-%m}"): s for c, mo, s in con.execute(
+        "SELECT centre, month, sha256 FROM audit.deliveries WHERE status = 'accepted' "
+        "AND centre IN ('BAU', 'VAL') AND month BETWEEN '2014-05-01' AND '2014-08-14'").fetchall()}
+    assert {(d["centre"], d["month"]): d["sha256"] for d in m["deliveries"]} == accepted
+    assert len(accepted) == 8
+
+
+def test_html_page_carries_the_charts(sample):
+    data, _, _ = sample
+    folder = data / "reports" / "EEA-2013-150" / "PTD"
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    images = re.findall(r'<img class=chart alt="([^"]+)" src="data:image/png;base64,([^"]+)"', page)
+    assert [a for a, _ in images] == ["families_per_month.png", "children_per_month.png", "target_progress.png"]
+    for name, b64 in images:
+        png = base64.b64decode(b64)
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and png == (folder / name).read_bytes()
+    assert 'lang="en">Families served' in page and 'lang="lv">Apkalpotās ģimenes' in page
+    assert "129" in page and "15.11.2013." in page and "15 Nov 2013" in page
+    wb = openpyxl.load_workbook(folder / "report.xlsx")
+    assert len(wb["Grafiki - Charts"]._images) == 3
+
+
+def _attack(rows, cols, t):
+    """Try to recover every '<t' cell of a by-centre table from its row total (the centres add up
+    to 'all centres') and from its breakdown's column total (categories of one breakdown add up
+    to the headline). Returns the cells recovered."""
+    def num(v):
+        return None if isinstance(v, str) else float(v or 0)
+    recovered = []
+    equations = []
+    for r in rows:                                  # centre parts + all centres
+        equations.append(([(r, j) for j in range(len(cols) - 1)], (r, len(cols) - 1)))
+    headline = {r[0]: r for r in rows if not r[3]}
+    for (ind, key), group in itertools.groupby(
+            [r for r in rows if r[3]], key=lambda r: (r[0], r[3].split("=")[0])):
+        group = list(group)
+        if ind in headline:
+            for j in range(len(cols)):
+                equations.append(([(g, j) for g in group], (headline[ind], j)))
+    for parts, (trow, tj) in equations:
+        vals = [num(r[5 + j]) for r, j in parts]
+        total = num(trow[5 + tj])
+        if sum(parts_sum is None for parts_sum in vals) == 1 and total is not None:
+            k = vals.index(None)
+            guess = total - sum(v for v in vals if v is not None)
+            r, j = parts[k]
+            if r[5 + j] == f"<{t}" and guess == int(guess):
+                recovered.append((r[0], r[3], cols[j], guess))
+    return recovered
+
+
+def test_suppressed_cells_cannot_be_recovered_from_totals(sample):
+    data, _, ref = sample
+    hidden = 0
+    for ep in all_periods(ref).values():
+        path = data / "reports" / ep.project / ep.label / "report.xlsx"
+        if not path.exists():
+            continue
+        t = ref.projects[ep.project].suppression_threshold
+        head, rows = _sheet_rows(openpyxl.load_workbook(path)["Pa centriem - By centre"])
+        hidden += sum(v == f"<{t}" for r in rows for v in r[5:])
+        assert _attack(rows, head[5:], t) == [], ep.key
+    assert hidden > 50      # the sample has small cells: the check is not vacuous
+
+
+# ------------------------------------------------------------------ final extracts and restatements
+
+PROJECTS = """\
+projects:
+  - code: FUND
+    number: "NR/2021/1"
+    name_lv: Testa projekts
+    name_en: Test project
+    funder: Test foundation
+    centres: [BAU]
+    start: 2021-01-01
+    end: 2021-06-30
+    reporting_months: 3
+    suppression_threshold: 3
+    budget:
+      - {source: Foundation, amount: 1000}
+    targets:
+      - {indicator: families_served, value: 8, from: 2021-01-01}
+    manual_values: []
+"""
+FAMILIES = [f"B-00{n:02d}" for n in range(1, 13)]
+
+
+def month(m: int, served: list[str]) -> ic.Month:
+    mo = ic.Month("BAU", 2021, m)
+    for i, ref in enumerate(served):
+        mo.fam(ref, ic.D(2020, 12, 1), "urban" if i % 2 else "rural", kids=[(1, 2012, "F")])
+        mo.svc(f"BAU-S-{m:02d}{i:02d}", 3 + i, ref, "social_work", 60, project="FUND")
+    return mo
+
+
+@pytest.fixture(scope="module")
+def fund(tmp_path_factory):
+    root = tmp_path_factory.mktemp("extracts")
+    with ic.pipeline_env(root) as data:
+        (data / "reference").mkdir()
+        (data / "reference" / "centres.yaml").write_text(ic.CENTRES_YAML, encoding="utf-8")
+        (data / "reference" / "projects.yaml").write_text(PROJECTS, encoding="utf-8")
+        for m, served in ((1, FAMILIES[:6]), (2, FAMILIES[:7])):
+            mo = month(m, served)
+            writers.write_delivery(data / "inbox", mo.name, mo.tables, writers.CSV_UTF8)
+        yield data
+
+
+def test_final_extract_is_never_overwritten_and_a_restatement_lists_changes(fund, capsys):
+    data = fund
+    assert cli.refresh(quiet=True) == 0
+    p1 = data / "reports" / "FUND" / "P1"
+    assert read_csv(p1 / "summary.csv")[11]["value"] == "7"           # families served in P1
+    assert not (data / "reports" / "FUND" / "P2").exists()            # April .. June: no data yet
+    assert cli.report("FUND", "P1", final=True) == 0
+    out = capsys.readouterr().out
+    assert "FINAL" in out and "version 1" in out
+    final = json.loads((p1 / "FINAL.json").read_text())
+    assert final["version"] == 1
+    before = {f.name: sha(f) for f in p1.iterdir() if f.is_file()}
+    mtimes = {f.name: f.stat().st_mtime_ns for f in p1.iterdir() if f.is_file()}
+
+    # Nothing new: a refresh writes nothing at all.
+    assert cli.refresh(quiet=True) == 0
+    assert {f.name: f.stat().st_mtime_ns for f in p1.iterdir() if f.is_file()} == mtimes
+    assert not (p1 / "v2").exists()
+
+    # February corrected: two more families served. P1's numbers change: v2 beside the final v1.
+    mo = month(2, FAMILIES[:9])
+    writers.write_delivery(data / "inbox", mo.name, mo.tables, writers.XLSX)
+    assert cli.refresh(quiet=True) == 0
+    assert {f.name: sha(f) for f in p1.iterdir() if f.is_file()} == before
+    v2 = p1 / "v2"
+    m2 = json.loads((v2 / "manifest.json").read_text())
+    assert m2["version"] == 2 and m2["restates"]["version"] == 1
+    assert any("corrected delivery BAU_2021-02" in why for why in m2["restates"]["because"])
+    summary = {r["item_en"]: r for r in read_csv(v2 / "summary.csv")}
+    assert summary["Families served"]["value"] == "9"
+    changes = (v2 / "CHANGES.md").read_text()
+    assert "| summary | figures / Families served | value | 7 | 9 |" in changes
+    changed = read_csv(v2 / "changes.csv")
+    assert {"sheet": "targets", "row": "PTD-P1 / families_served /  / ALL", "column": "actual",
+            "final": "7", "new": "9"} in changed
+    wb = openpyxl.load_workbook(v2 / "report.xlsx")
+    assert "Izmaiņas - Changes" in wb.sheetnames
+    # PTD was never final: rewritten in place, no v2
+    assert read_csv(data / "reports" / "FUND" / "PTD" / "summary.csv")[11]["value"] == "9"
+    assert not (data / "reports" / "FUND" / "PTD" / "v2").exists()
+
+    # The restatement is sent too: final; v1 still untouched.
+    assert cli.report("FUND", "P1", final=True) == 0
+    assert (v2 / "FINAL.json").exists()
+    assert {f.name: sha(f) for f in p1.iterdir() if f.is_file()} == before
+
+
+def test_report_command_names_what_exists(fund, capsys):
+    assert cli.main(["report", "NOPE", "P1"]) == 2
+    assert "No project 'NOPE'" in capsys.readouterr().err
+    assert cli.main(["report", "FUND", "P9"]) == 2
+    assert "P1, P2, PTD" in capsys.readouterr().err
+
+
+def test_suppression_in_a_small_project(fund):
+    """FUND's threshold is 3: the breakdown territory_type splits 9 families into 5 rural and 4 urban
+    in P1; in January alone BAU served 6, all shown; nothing from 1 to 2 is visible."""
+    rows = read_csv(fund / "reports" / "FUND" / "P1" / "v2" / "by_centre.csv")
+    for r in rows:
+        if r["unit"] in PEOPLE_UNITS:
+            for c in ("BAU", "ALL"):
+                assert r[c] in ("<3", "x") or not 0 < float(r[c]) < 3, r
