@@ -130,6 +130,8 @@ def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str]
                   final: bool = False, partition_key: str | None = None):
     """Build funder extracts in one Dagster run (all of them unless told which)."""
     job = defs.resolve_job_def("finalise_extract" if final else "extracts")
+    # run_config replaces the job's own config: say `final` here too
+    run_config = {**run_config, "ops": {"funder_extract": {"config": {"final": final}}}}
     if partition_key:
         r = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
                                    run_config=run_config, tags={"sos/trigger": "cli"})

@@ -44,18 +44,23 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
     import duckdb
 
     from sos_pipeline.extracts import content, store
-    from sos_pipeline.extracts.periods import all_periods
+    from sos_pipeline.extracts.periods import all_periods, extract_periods
 
     if not paths.published.exists():
         raise NoWarehouse(f"No published warehouse at {paths.published}: run `sos-pipeline refresh` first.")
     periods = all_periods(ref)
+    cells: dict[str, content.ProjectCells] = {}   # one suppression per project, shared by its extracts
     with reports_lock(paths):
         con = duckdb.connect(str(paths.published), read_only=True)
         try:
             for key in keys:
                 ep = periods[key]
                 t0 = time.perf_counter()
-                ex = content.collect(con, ep, ref)
+                if ep.project not in cells:
+                    project = ref.projects[ep.project]
+                    cells[ep.project] = content.project_cells(
+                        con, project, [p.label for p in extract_periods(project)])
+                ex = content.collect(con, ep, ref, cells[ep.project])
                 if not ex.has_data and not store.versions(store.folder(paths.reports, ep.project, ep.label)):
                     out = store.Outcome(key, "no-data", None, None,
                                         message=f"{ep.label} ({ep.start} – {ep.end}) has no delivered month yet")

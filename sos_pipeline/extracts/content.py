@@ -95,15 +95,15 @@ def equations(values: dict, centres: list[str], months: dict[str, list[str]]) ->
     """The sums a reader could exploit, kept only where they hold exactly:
     a total over centres equals the sum of the centres (families of different centres are
     different families), a headline equals the sum of a breakdown's values (when the breakdown
-    splits the families), and a monthly average times its months equals the sum of the months."""
+    splits the families), and a monthly average times its months equals the sum of the months
+    (for periods made of whole months: months[period] lists them)."""
     eqs = []
     groups: dict[tuple, dict] = {}
     for (ind, bd, centre, period) in values:
         groups.setdefault((ind, bd, period), {})[centre] = (ind, bd, centre, period)
     for (ind, bd, period), cells in groups.items():
         if ALL in cells:
-            parts = [(ind, bd, c, period) for c in centres]
-            eqs.append(suppress.total_of(cells[ALL], parts))
+            eqs.append(suppress.total_of(cells[ALL], [(ind, bd, c, period) for c in centres]))
     split: dict[tuple, list] = {}
     for (ind, bd, centre, period) in values:
         if bd:
@@ -112,61 +112,92 @@ def equations(values: dict, centres: list[str], months: dict[str, list[str]]) ->
         head = (ind, None, centre, period)
         if head in values:
             eqs.append(suppress.total_of(head, sorted(parts, key=repr)))
-    for ind in ("families_served", "children_served"):
-        avg = f"{ind}_monthly_avg"
-        for (i, bd, centre, period) in list(values):
-            if i != avg or period not in months:
-                continue
-            parts = [(ind, None, centre, m) for m in months[period]]
+    for (i, bd, centre, period) in list(values):
+        if not i.endswith("_monthly_avg") or period not in months:
+            continue
+        parts = [(i.removesuffix("_monthly_avg"), None, centre, m) for m in months[period]]
+        if all(p in values for p in parts):
             for n in range(1, len(parts) + 1):
                 eqs.append(suppress.total_of((i, bd, centre, period), parts, weight=n))
-    full = {**{k: v for k, v in values.items()}}
-    return [e for e in eqs if suppress.holds(e, full)]
+    return [e for e in eqs if suppress.holds(e, values)]
 
 
-def collect(con, ep: ExtractPeriod, ref: reference.Reference) -> Extract:
-    """Read one extract's figures from a (published) warehouse connection."""
+@dataclass
+class ProjectCells:
+    """Every cell any extract of one project shows, and which of them are hidden. Suppressing
+    them all at once keeps every extract of the project consistent with every other: a month
+    or a project-to-date figure hidden in one extract is hidden in all of them."""
+    values: dict
+    status: dict
+    threshold: int
+    rows: dict            # period label -> [(indicator, breakdown)] shown in "by centre"
+    months: list          # [(label, first day)] of the project's months
+    targets: list[dict]   # target progress, every PTD period
+
+    def show(self, key):
+        s = self.status.get(key)
+        if s == "primary":
+            return Hidden(f"<{self.threshold}")
+        if s:
+            return Hidden("x")
+        v = self.values.get(key, 0.0)
+        return int(v) if float(v).is_integer() else v
+
+
+def project_cells(con, project: reference.Project, labels: list[str]) -> ProjectCells:
+    cat = _cat()
+    order = {name: i for i, name in enumerate(cat)}
+    codes = list(project.centres)
+    periods = {p: (t, s, e) for p, t, s, e in con.execute(
+        "SELECT period, period_type, period_start, period_end FROM reporting.periods WHERE project = ?",
+        [project.code]).fetchall()}
+    months = sorted(((p, s) for p, (t, s, _) in periods.items() if t == "month"), key=lambda m: m[1])
+    targets = _query(con, "targets", project=project.code)
+    ptds = sorted({r["period"] for r in targets})
+    raw = _query(con, "values", project=project.code, periods=[*labels, *(m for m, _ in months), *ptds])
+    exact = {(r["indicator"], r["breakdown"], r["centre"], r["period"]): r["value"] for r in raw}
+    rows = {}
+    for label in labels:
+        present = {(r["indicator"], r["breakdown"]) for r in raw if r["period"] == label}
+        present |= {(i, None) for i in cat}
+        rows[label] = sorted(present, key=lambda k: (order.get(k[0], 99), k[1] is not None, k[1] or ""))
+    keys = {(i, b, c, label) for label in labels if label in periods
+            for i, b in rows[label] for c in [*codes, ALL]}
+    keys |= {(i, None, c, m) for i in SERIES for c in [*codes, ALL] for m, _ in months}
+    keys |= {(r["indicator"], r["breakdown"], r["centre"], r["period"]) for r in targets}
+    values = {k: exact.get(k, 0.0) for k in keys}
+    sensitive = {k for k in values if k[0] in cat and cat[k[0]].unit in PEOPLE_UNITS}
+    whole = {}
+    for label in labels:
+        if label in periods:
+            _, s, e = periods[label]
+            inside = [m for m, ms in months if s <= ms <= e]
+            if s.day == 1 and inside and (e + dt.timedelta(days=1)).day == 1:
+                whole[label] = inside
+    status = suppress.protect(values, sensitive, equations(values, codes, whole), project.suppression_threshold)
+    return ProjectCells(values, status, project.suppression_threshold, rows, months, targets)
+
+
+def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCells | None = None) -> Extract:
+    """Read one extract's figures from a (published) warehouse connection. `cells`: the project's
+    suppressed cells when already computed for another extract of the same project."""
+    from sos_pipeline.extracts.periods import extract_periods
+
     cat = _cat()
     project = ref.projects[ep.project]
     centres = [ref.centres[c] for c in project.centres]
     codes = [c.code for c in centres]
     t = project.suppression_threshold
-    month_rows = con.execute(
-        "SELECT period, period_start FROM reporting.periods WHERE project = ? AND period_type = 'month' "
-        "AND period_start <= ? AND period_end >= ? ORDER BY period_start",
-        [ep.project, ep.end, ep.start]).fetchall()
-    months = [m for m, _ in month_rows]
-    month_start = dict(month_rows)
+    if cells is None:
+        cells = project_cells(con, project, [p.label for p in extract_periods(project)])
+    months = [m for m, start in cells.months if start <= ep.end and start >= ep.start.replace(day=1)]
+    month_start = dict(cells.months)
     has_data = con.execute("SELECT count(*) FROM reporting.periods WHERE project = ? AND period = ?",
                            [ep.project, ep.label]).fetchone()[0] > 0
-    target_rows = _query(con, "targets", project=ep.project, end=ep.end, with_ptd=ep.progress == "PTD")
-    ptds = sorted({r["period"] for r in target_rows} | ({ep.progress} if ep.progress else set()))
-    raw = _query(con, "values", project=ep.project, periods=[ep.label, *months, *ptds])
-
-    # The cells the extract shows, zero where the warehouse leaves a zero row out.
-    values: dict[tuple, float] = {}
-    for r in raw:
-        values[(r["indicator"], r["breakdown"], r["centre"], r["period"])] = r["value"]
-    shown_rows = sorted({(r["indicator"], r["breakdown"]) for r in raw if r["period"] == ep.label},
-                        key=lambda k: (list(cat).index(k[0]) if k[0] in cat else 99, k[1] or ""))
-    shown_rows = [(i, None) for i in cat if (i, None) not in shown_rows] + shown_rows
-    shown_rows.sort(key=lambda k: (list(cat).index(k[0]), k[1] is not None, k[1] or ""))
-    keys = {(i, b, c, ep.label) for i, b in shown_rows for c in [*codes, ALL]}
-    keys |= {(i, None, c, m) for i in SERIES for c in [*codes, ALL] for m in months}
-    keys |= {(r["indicator"], r["breakdown"], r["centre"], r["period"]) for r in target_rows}
-    cells = {k: values.get(k, 0.0) for k in keys}
-    sensitive = {k for k in cells if cat.get(k[0]) and cat[k[0]].unit in PEOPLE_UNITS}
-    aligned = {ep.label: months} if month_start and months and month_start[months[0]] >= ep.start else {}
-    status = suppress.protect(cells, sensitive, equations(cells, codes, aligned), t)
-
-    def show(key):
-        s = status.get(key)
-        if s == "primary":
-            return Hidden(f"<{t}")
-        if s:
-            return Hidden("x")
-        v = cells[key]
-        return int(v) if float(v).is_integer() else v
+    target_rows = [r for r in cells.targets if (r["period"].startswith("PTD-P") and r["period_end"] <= ep.end)
+                   or (r["period"] == "PTD" and ep.progress == "PTD")]
+    shown_rows = cells.rows.get(ep.label, [])
+    show = cells.show
 
     def achievement(key, target):
         v = show(key)

@@ -1,7 +1,8 @@
--- Target progress shown in one funder extract: every project-to-date period ending on or
--- before the extract's end (PTD-P1, PTD-P2, ...), and PTD itself when the extract reaches
--- the project's end. Actuals are exact here; the extract suppresses small ones.
--- Parameters: $project, $end (the extract period's last day), $with_ptd (boolean).
+-- Target progress of one project for its funder extracts: each target against its
+-- project-to-date actual at the end of every reporting period (PTD-P1, PTD-P2, ..., PTD).
+-- An extract shows the rows up to its own end. Actuals are exact here; the extract
+-- suppresses small ones.
+-- Parameters: $project.
 SELECT t.period,
        t.period_end,
        t.indicator,
@@ -13,5 +14,4 @@ SELECT t.period,
        t.achievement
 FROM reporting.target_progress t
 WHERE t.project = $project
-  AND ((t.period LIKE 'PTD-P%' AND t.period_end <= $end) OR (t.period = 'PTD' AND $with_ptd))
 ORDER BY t.period_end, t.period = 'PTD', t.indicator, t.breakdown NULLS FIRST, t.centre NULLS FIRST;
