@@ -91,13 +91,23 @@ def _breakdown_key(b: str | None) -> str | None:
     return b.split("=", 1)[0] if b else None
 
 
-def equations(values: dict, centres: list[str], months: dict[str, list[str]]) -> list[suppress.Equation]:
+def equations(values: dict, centres: list[str], months: dict[str, list[str]],
+              over_time: list[tuple[str, list[str]]] = ()) -> list[suppress.Equation]:
     """The sums a reader could exploit, kept only where they hold exactly:
     a total over centres equals the sum of the centres (families of different centres are
     different families), a headline equals the sum of a breakdown's values (when the breakdown
-    splits the families), and a monthly average times its months equals the sum of the months
-    (for periods made of whole months: months[period] lists them)."""
+    splits the families), a monthly average times its months equals the sum of the months
+    (for periods made of whole months: months[period] lists them), and a period equals the sum
+    of the periods it is made of (over_time: PTD-P3 = PTD-P2 + P3, PTD = P1 + ... + Pn, PTD =
+    the years: true of sums such as contacts or people trained, not of distinct counts)."""
     eqs = []
+    cells = {}
+    for (ind, bd, centre, period) in values:
+        cells.setdefault((ind, bd, centre), set()).add(period)
+    for (ind, bd, centre), have in cells.items():
+        for total, parts in over_time:
+            if total in have and all(p in have for p in parts):
+                eqs.append(suppress.total_of((ind, bd, centre, total), [(ind, bd, centre, p) for p in parts]))
     groups: dict[tuple, dict] = {}
     for (ind, bd, centre, period) in values:
         groups.setdefault((ind, bd, period), {})[centre] = (ind, bd, centre, period)
@@ -174,7 +184,15 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
             inside = [m for m, ms in months if s <= ms <= e]
             if s.day == 1 and inside and (e + dt.timedelta(days=1)).day == 1:
                 whole[label] = inside
-    status = suppress.protect(values, sensitive, equations(values, codes, whole), project.suppression_threshold)
+    from sos_pipeline.extracts.periods import reporting_periods
+    n = len(reporting_periods(project))
+    over_time = [(f"PTD-P{k}" if k < n else "PTD", [f"PTD-P{k - 1}", f"P{k}"] if k > 1 else [f"P{k}"])
+                 for k in range(1, n + 1)]
+    over_time += [(f"PTD-P{n}", [f"PTD-P{n - 1}", f"P{n}"] if n > 1 else [f"P{n}"]),
+                  ("PTD", [f"P{k}" for k in range(1, n + 1)]),
+                  ("PTD", [p for p in labels if p.isdigit()])]
+    eqs = equations(values, codes, whole, [(t, ps) for t, ps in over_time if ps])
+    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold)
     return ProjectCells(values, status, project.suppression_threshold, rows, months, targets)
 
 
