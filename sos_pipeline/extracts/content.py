@@ -192,7 +192,10 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
                   ("PTD", [f"P{k}" for k in range(1, n + 1)]),
                   ("PTD", [p for p in labels if p.isdigit()])]
     eqs = equations(values, codes, whole, [(t, ps) for t, ps in over_time if ps])
-    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold)
+    # Hide the actuals that targets are measured against only when nothing else will do.
+    keep = {(r["indicator"], r["breakdown"], r["centre"], p) for r in targets
+            for p in (r["period"], "PTD" if r["period"] == "PTD" else r["period"].removeprefix("PTD-"))}
+    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold, keep=keep)
     return ProjectCells(values, status, project.suppression_threshold, rows, months, targets)
 
 

@@ -1,0 +1,337 @@
+"""Small-cell suppression for funder extracts.
+
+The contract: warehouse tables hold exact counts under pseudonyms; a funder extract shows a
+count of people or families from 1 to threshold-1 as `<threshold` (default 5, set per
+project), shows 0 as 0, and hides enough other cells that no hidden count can be worked out
+from a total.
+
+Hiding a small cell (*primary* suppression) is not enough on its own: if a row shows
+ALL = 6 and VAL = 5, a reader computes BAU = 1 whatever the marker says. So other cells are
+hidden too (*secondary* suppression, shown as `x`), in two steps repeated until stable:
+
+(a) Every sum ("equation") with exactly one hidden cell gets a second one hidden.
+(b) An audit plays the attacker (`feasible_intervals`): from the shown cells, the sums and
+    what the markers say, it works out the range each hidden cell must lie in. A `<5` cell
+    whose range has shrunk to one value is still disclosed, so one more cell is hidden in each
+    sum it belongs to (or, when those are all hidden already, in the nearest sum around them
+    that still shows a nonzero cell). Example: ALL = 6, BAU = 1, VAL = 5. Step (a) hides VAL;
+    but `x` on a count means "0 or at least 5", so VAL >= 5 and BAU = 6 - VAL <= 1: BAU is 1
+    again. The audit catches this and hides ALL as well.
+
+The attacker in the audit is deliberately stronger than a real reader: it knows every sum,
+combines them in every possible way (a linear program finds each cell's lowest and highest
+possible value), rounds those to whole numbers for whole-number cells, and knows which side of
+"0 or >= threshold" each `x` count is on (the side the truth is on). What keeps this attacker
+guessing keeps a real reader guessing; the price is an occasional extra `x`.
+
+Limits. Whole-number reasoning beyond rounding each cell's range (parity and the like) is not
+modelled. And the markers alone may give a cell away, which no suppression can prevent: with
+threshold 3, a row `<3` = `<3` + `<3` can only be 2 = 1 + 1. `protect` then hides all it can.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
+EPS = 1e-9        # float slack when comparing bounds
+MAX_ROUNDS = 50   # bound propagation stops after about this many passes over the sums
+
+
+@dataclass(frozen=True)
+class Equation:
+    """sum(coeff * value) == 0 over its terms, e.g. a total and its parts:
+    ((total, -1.0), (part_a, 1.0), (part_b, 1.0)); a monthly average over 3 months:
+    ((avg, -3.0), (m1, 1.0), (m2, 1.0), (m3, 1.0))."""
+    terms: tuple[tuple[Hashable, float], ...]
+
+
+def total_of(total, parts, weight: float = 1.0) -> Equation:
+    """weight * total == sum(parts)."""
+    return Equation(((total, -float(weight)), *((p, 1.0) for p in parts)))
+
+
+def holds(eq: Equation, values: Mapping, tol: float = 1e-6) -> bool:
+    """True when the equation is satisfied by values (a key missing from values counts as 0)."""
+    return abs(math.fsum(c * values.get(k, 0.0) for k, c in eq.terms)) <= tol
+
+
+Terms = tuple[tuple[Hashable, float], ...]
+
+
+def _normal(equations: Sequence[Equation]) -> list[Terms]:
+    """The sums in a canonical form (a cell listed twice merged, zero coefficients and repeated
+    sums dropped, sorted by repr), so that results never depend on the caller's order."""
+    out = set()
+    for eq in equations:
+        acc: dict = {}
+        for k, c in eq.terms:
+            acc[k] = acc.get(k, 0.0) + float(c)
+        if terms := tuple(sorted(((k, c) for k, c in acc.items() if c), key=lambda kc: repr(kc[0]))):
+            out.add(terms)
+    return sorted(out, key=lambda ts: [(repr(k), c) for k, c in ts])
+
+
+def feasible_intervals(values: Mapping[K, float], hidden: Mapping[K, str], equations: Sequence[Equation],
+                       threshold: int, integer: set[K] | None = None, *,
+                       sensitive: set[K] | None = None) -> dict[K, tuple[float, float]]:
+    """The attacker's view: for each hidden cell, the interval [lo, hi] it must lie in.
+
+    The attacker sees every cell not in `hidden` (a key missing from `values` is 0, shown),
+    knows the equations, and reads the markers:
+    - "primary" (`<t`): 1 <= value <= t-1 for a whole number, 0 <= value <= t otherwise
+      (an average, say: the closed form of 0 < value < t);
+    - "secondary" (`x`): value >= 0. With `sensitive` given, a secondary count of people is
+      "0 or >= t" and the attacker is granted the side the truth is on: [t, inf), or exactly
+      0 for a hidden zero (the strong attacker `protect` audits against).
+    First each equation bounds each of its hidden cells by the bounds of the others, repeated
+    until nothing changes (at most MAX_ROUNDS passes); cells in `integer` are whole numbers, so
+    lower bounds round up and upper bounds round down. Then a linear program finds each cell's
+    exact lowest and highest value under all the equations at once (what one sum alone cannot
+    show: a column total minus a row total, say)."""
+    eqs = _normal(equations)
+    box, active = _propagate(values, hidden, eqs, threshold, integer or set(), sensitive)
+    box.update(_lp_bounds(active, box, set(hidden), integer or set()))
+    return {k: box[k] for k in hidden}
+
+
+def _propagate(values, hidden, eqs, threshold, integer, sensitive):
+    """Starting boxes from the markers, tightened one equation at a time. Returns the boxes of
+    every cell in an equation with a hidden cell, and those equations."""
+    box: dict = {}
+    for k, mark in hidden.items():
+        v = float(values.get(k, 0.0))
+        if mark == "primary":
+            box[k] = (1.0, threshold - 1.0) if k in integer else (0.0, float(threshold))
+        elif sensitive is not None and k in sensitive:
+            box[k] = (float(threshold), math.inf) if v >= threshold else (v, v)
+        else:
+            box[k] = (min(0.0, v), math.inf)
+    active = [ts for ts in eqs if any(k in hidden for k, _ in ts)]
+    by_cell: dict = {}
+    for i, ts in enumerate(active):
+        for k, _ in ts:
+            box.setdefault(k, (float(values.get(k, 0.0)),) * 2)
+            by_cell.setdefault(k, []).append(i)
+    queue, queued = deque(range(len(active))), set(range(len(active)))
+    budget = MAX_ROUNDS * len(active)
+    while queue and budget > 0:
+        budget -= 1
+        i = queue.popleft()
+        queued.discard(i)
+        for k in _tighten(active[i], box, integer):
+            for j in by_cell[k]:
+                if j not in queued:
+                    queued.add(j)
+                    queue.append(j)
+    return box, active
+
+
+def _tighten(terms: Terms, box: dict, integer: set) -> list:
+    """One equation, sum(a * x) == 0: each a * x is minus the sum of the others, so its bounds
+    follow from theirs. Updates `box`; returns the cells whose bounds moved."""
+    los = [a * box[k][0] if a > 0 else a * box[k][1] for k, a in terms]   # bounds of each a * x
+    his = [a * box[k][1] if a > 0 else a * box[k][0] for k, a in terms]
+    lo_inf, hi_inf = sum(map(math.isinf, los)), sum(map(math.isinf, his))
+    lo_sum = math.fsum(x for x in los if not math.isinf(x))
+    hi_sum = math.fsum(x for x in his if not math.isinf(x))
+    moved = []
+    for (k, a), l, h in zip(terms, los, his):
+        old_lo, old_hi = box[k]
+        if old_lo == old_hi:
+            continue
+        rest_lo = -math.inf if lo_inf - math.isinf(l) else lo_sum - (0.0 if math.isinf(l) else l)
+        rest_hi = math.inf if hi_inf - math.isinf(h) else hi_sum - (0.0 if math.isinf(h) else h)
+        lo, hi = (-rest_hi / a, -rest_lo / a) if a > 0 else (-rest_lo / a, -rest_hi / a)
+        lo, hi = _round(k, max(lo, old_lo), min(hi, old_hi), integer)
+        if lo <= hi + EPS and (lo > old_lo + EPS or hi < old_hi - EPS):   # else noise: learn nothing
+            box[k] = (lo, max(lo, hi))
+            moved.append(k)
+    return moved
+
+
+def _round(k, lo, hi, integer):
+    if k in integer:
+        lo = math.ceil(lo - EPS) if math.isfinite(lo) else lo
+        hi = math.floor(hi + EPS) if math.isfinite(hi) else hi
+    return lo, hi
+
+
+def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=None) -> dict:
+    """The lowest and highest value of each target cell over all x with x in box and every
+    equation holding (the simplex method; one connected group of unknown cells at a time).
+    Unknowns are shifted to y = x - lo >= 0; finite upper bounds become rows y + s = hi - lo.
+    With `truth` (protect's audit), stop at the first bound showing the cell can move by 1."""
+    unknown = {k for ts in eqs for k, _ in ts if box[k][0] < box[k][1]}
+    by_cell: dict = {}
+    for i, ts in enumerate(eqs):
+        for k, _ in ts:
+            by_cell.setdefault(k, []).append(i)
+    out, seen = {}, set()
+    for start in sorted(targets & unknown, key=repr):
+        if start in seen:
+            continue
+        group, rows_of, stack = {start}, set(), [start]
+        while stack:
+            for i in by_cell[stack.pop()]:
+                rows_of.add(i)
+                new = {k for k, _ in eqs[i] if k in unknown} - group
+                group |= new
+                stack += new
+        seen |= group
+        cols = sorted(group, key=repr)
+        col = {k: j for j, k in enumerate(cols)}
+        ups = [k for k in cols if math.isfinite(box[k][1])]
+        n, u, e = len(cols), len(ups), len(rows_of)
+        T = []
+        for r, i in enumerate(sorted(rows_of)):    # equality rows, each with its artificial
+            row = [0.0] * (n + u + e + 1)
+            for k, a in eqs[i]:
+                if k in col:
+                    row[col[k]] += a
+                row[-1] -= a * box[k][0]
+            sign = -1.0 if row[-1] < 0 else 1.0
+            T.append([sign * x for x in row])
+            T[-1][n + u + r] = 1.0
+        for s, k in enumerate(ups):
+            T.append([0.0] * (n + u + e + 1))
+            T[-1][col[k]] = T[-1][n + s] = 1.0
+            T[-1][-1] = box[k][1] - box[k][0]
+        basis = [n + u + r for r in range(e)] + [n + s for s in range(u)]
+        phase1 = _simplex(T, basis, [0.0] * (n + u) + [1.0] * e, n + u + e)
+        if phase1 is None or phase1 > 1e-7:
+            continue          # numerically troubled: keep the propagated boxes
+        for r in reversed(range(len(T))):          # drive artificials (at zero) out of the basis
+            if basis[r] >= n + u:
+                j = next((j for j in range(n + u) if abs(T[r][j]) > EPS), None)
+                if j is None:
+                    del T[r], basis[r]                # a redundant equation
+                else:
+                    _pivot(T, basis, r, j)
+        T = [row[:n + u] + row[-1:] for row in T]
+        for k in (k for k in cols if k in targets):
+            j, (lo, hi) = col[k], box[k]
+            cost = [0.0] * (n + u)
+            cost[j] = -1.0
+            high = _simplex([r[:] for r in T], basis[:], cost, n + u)
+            hi = hi if high is None else min(hi, lo - high)
+            if truth is None or hi < truth[k] + 1 - EPS:
+                cost[j] = 1.0
+                lo += _simplex([r[:] for r in T], basis[:], cost, n + u) or 0.0
+            out[k] = _round(k, lo, hi, integer)
+    return out
+
+
+def _simplex(T, basis, cost, allowed):
+    """Minimise cost . z over the tableau T (rows [coefficients..., rhs]) from a feasible basis,
+    entering columns < allowed, Bland's rule (no cycling). None when unbounded or too long.
+    d holds the reduced costs, and minus the objective in its last place."""
+    d = list(cost) + [0.0]
+    for c, row in zip([cost[b] for b in basis], T):
+        if c:
+            d = [x - c * y for x, y in zip(d, row)]
+    for _ in range(50 * (len(T) + allowed)):
+        enter = next((j for j in range(allowed) if d[j] < -EPS), None)
+        if enter is None:
+            return -d[-1]
+        ratios = [(row[-1] / row[enter], basis[r], r) for r, row in enumerate(T) if row[enter] > EPS]
+        if not ratios:
+            return None
+        r = min(ratios)[2]
+        _pivot(T, basis, r, enter)
+        f = d[enter]
+        d = [x - f * y for x, y in zip(d, T[r])]
+    return None
+
+
+def _pivot(T, basis, r, j):
+    p = T[r][j]
+    T[r] = [x / p for x in T[r]]
+    for i, row in enumerate(T):
+        if i != r and row[j]:
+            f = row[j]
+            T[i] = [a - f * b for a, b in zip(row, T[r])]
+    basis[r] = j
+
+
+def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Equation],
+            threshold: int = 5, keep: set[K] = frozenset()) -> dict[K, str]:
+    """Which cells to hide. Returns {cell: "primary" | "secondary"} for hidden cells only.
+
+    primary: sensitive cells with 0 < value < threshold (never 0, never >= threshold).
+    secondary: other cells hidden so that no primary cell can be worked out, by steps (a) and
+    (b) of the module docstring. Only cells of `values` are hidden; the equations must hold.
+
+    Which shown cell of a sum becomes its complement:
+    1. a nonzero cell before a zero (a hidden 0 protects nothing: the audit treats it as known;
+       in step (b) zeros are never chosen);
+    2. a cell not in `keep` before one in it (the caller's figures to hide last: for extracts,
+       the actuals that targets are measured against);
+    3. a part before a total: parts are the terms whose coefficient has the sign most terms
+       have (positive on a tie), so in total_of(...) the total is the odd one out; totals are
+       the headline figures, and hiding one protects no more than hiding a part;
+    4. the smallest absolute value (the least information lost);
+    5. the smallest repr(cell), so the choice is deterministic."""
+    eqs = _normal(equations)
+    for ts in eqs:
+        if not holds(Equation(ts), values):
+            raise ValueError(f"Equation does not hold on the values: {ts}")
+    status: dict = {k: "primary" for k in values if k in sensitive and 0 < values[k] < threshold}
+    integer = {k for k, v in values.items() if float(v).is_integer()}
+    by_cell: dict = {}
+    for i, ts in enumerate(eqs):
+        for k, _ in ts:
+            by_cell.setdefault(k, []).append(i)
+    n_hidden = [sum(k in status for k, _ in ts) for ts in eqs]
+    todo = list(range(len(eqs)))     # a heap: sums in canonical order, for determinism
+
+    def hide(k):
+        status[k] = "secondary"
+        for j in by_cell.get(k, ()):
+            n_hidden[j] += 1
+            heapq.heappush(todo, j)
+
+    def complement(i, zero_ok=True):
+        """(preference, cell) for the shown cell of equation i to hide next, or None."""
+        part_sign = 1.0 if 2 * sum(c > 0 for _, c in eqs[i]) >= len(eqs[i]) else -1.0
+        return min((((values[k] == 0, k in keep, c * part_sign < 0, abs(values[k]), repr(k)), k) for k, c in eqs[i]
+                    if k in values and k not in status and (zero_ok or values[k] != 0)), default=None)
+
+    def more_to_hide(unsafe) -> set:
+        """For each disclosed cell: one more cell in each of its sums that still shows a nonzero
+        cell; if none does, the best one in the nearest ring of sums around them that does."""
+        more = set()
+        for u in sorted(unsafe, key=repr):
+            ring, seen = set(by_cell.get(u, ())), set()
+            while ring:
+                found = sorted(p for i in ring if (p := complement(i, zero_ok=False)))
+                if found:
+                    more |= {k for _, k in (found if not seen else found[:1])}
+                    break
+                seen |= ring
+                ring = {j for i in ring for k, _ in eqs[i] for j in by_cell.get(k, ())} - seen
+        return more
+
+    while True:
+        while todo:                  # (a) no sum with a single hidden cell
+            i = heapq.heappop(todo)
+            if n_hidden[i] == 1 and (pick := complement(i)):
+                hide(pick[1])
+        if threshold <= 2:           # `<2` says 1 by itself: an audit cannot help
+            break
+        # (b) audit: one sum at a time first; the linear program once that finds nothing to fix.
+        box, active = _propagate(values, status, eqs, threshold, integer, sensitive)
+        primary = {k for k, s in status.items() if s == "primary"}
+        more = more_to_hide(k for k in primary if box[k][1] - box[k][0] < 1 - EPS)
+        if not more:
+            box.update(_lp_bounds(active, box, primary, integer, values))
+            more = more_to_hide(k for k in primary if box[k][1] - box[k][0] < 1 - EPS)
+        if not more:
+            break
+        for k in sorted(more, key=repr):
+            hide(k)
+    return {k: status[k] for k in sorted(status, key=repr)}
