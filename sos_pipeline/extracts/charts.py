@@ -21,14 +21,14 @@ def _plt():
 
 def _png(fig) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})   # one draw: no bbox "tight"
     _plt().close(fig)
     return buf.getvalue()
 
 
 def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
     hidden_any = False
     for i, (centre, points) in enumerate(ex.series[indicator].items()):
         xs = [m for m, _ in points]
@@ -56,7 +56,7 @@ def progress(ex: Extract) -> bytes | None:
         return None
     plt = _plt()
     rows = ex.progress
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.2))
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(rows) + 1.2), layout="constrained")
     for y, r in enumerate(reversed(rows)):
         actual, target = r["actual"], r["target"]
         if isinstance(actual, Hidden):
