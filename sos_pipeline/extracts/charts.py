@@ -31,6 +31,8 @@ def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
     fig, ax = plt.subplots(figsize=(9, 3.6), layout="constrained")
     hidden_any = False
     for i, (centre, points) in enumerate(ex.series[indicator].items()):
+        if centre == ALL and len(ex.series[indicator]) == 2:
+            continue        # one centre: its line is the total
         xs = [m for m, _ in points]
         ys = [None if isinstance(v, Hidden) else v for _, v in points]
         hidden_any |= any(isinstance(v, Hidden) for _, v in points)
@@ -42,7 +44,11 @@ def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
     ax.set_ylim(bottom=0)
     ax.grid(axis="y", color="#dddddd")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    if len(ex.series[indicator].get(ALL, [])) > 14:
+    import matplotlib.dates as mdates
+    n = len(ex.series[indicator].get(ALL, []))
+    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, (n + 11) // 12)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+    if n > 14:
         fig.autofmt_xdate()
     if hidden_any:
         ax.annotate(f"Pārtraukums: mazāk par {ex.threshold} (slēpts) / gap: fewer than {ex.threshold} (hidden)",
@@ -66,6 +72,7 @@ def progress(ex: Extract) -> bytes | None:
         ax.barh(y, min(share, 1.5), color="#2f8f3a" if share >= 1 else "#00539f", height=0.6)
         ax.text(min(share, 1.5) + 0.01, y, f"{actual:g} / {target:g}  ({share:.0%})", va="center", fontsize=9)
     ax.axvline(1.0, color="#b03a2e", linewidth=1.2, linestyle="--")
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.set_yticks(range(len(rows)), [f"{r['label_lv']}\n{r['label']}" for r in reversed(rows)], fontsize=8)
     ax.set_xlim(0, 1.8)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
