@@ -46,7 +46,6 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     t0 = time.monotonic()
     failed: list[str] = []
     extracts_line = ""
-    instance = DagsterInstance.get()
     intake, load_job, publish_job = (defs.resolve_job_def(n)
                                      for n in ("intake", "load_delivery", "publish"))
     # Dagster's console log stays quiet: the coordinator reads one line per delivery here,
@@ -54,6 +53,9 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
         "SOS_DAGSTER_LOG_LEVEL", "CRITICAL")}}}}
     with writer_lock(paths):
+        # Inside the lock: two processes creating a fresh DAGSTER_HOME's run storage at the
+        # same moment race on its SQLite schema.
+        instance = DagsterInstance.get()
         r = intake.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet_logs,
                                       tags={"sos/trigger": "cli"})
         if not r.success:
