@@ -82,8 +82,22 @@ def progress(ex: Extract) -> bytes | None:
     return _png(fig)
 
 
+_drawn: dict[str, dict[str, bytes]] = {}
+
+
 def render(ex: Extract) -> dict[str, bytes]:
-    """{file name: PNG bytes} for the charts this extract has."""
+    """{file name: PNG bytes} for the charts this extract has. A yearly project's year and its
+    reporting period show the same figures: the charts are drawn once (kept for this process)."""
+    import hashlib
+    key = hashlib.sha256(repr((ex.series, ex.progress, ex.threshold, ex.period.progress)).encode()).hexdigest()
+    if key not in _drawn:
+        if len(_drawn) > 256:
+            _drawn.clear()
+        _drawn[key] = _render(ex)
+    return dict(_drawn[key])
+
+
+def _render(ex: Extract) -> dict[str, bytes]:
     out = {"families_per_month.png": monthly(ex, "families_served", "Apkalpotās ģimenes mēnesī",
                                              "Families served per month"),
            "children_per_month.png": monthly(ex, "children_served", "Bērni apkalpotajās ģimenēs mēnesī",
