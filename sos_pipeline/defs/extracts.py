@@ -3,6 +3,8 @@ project brings its partitions without a code change). Built from the published w
 after each publish; a run may cover one partition (the UI, `sos-pipeline report`) or all of
 them (the refresh, the sensor, the schedule: one run, BackfillPolicy.single_run)."""
 
+import warnings
+
 import dagster as dg
 
 from sos_pipeline import reference
@@ -22,6 +24,13 @@ class ExtractConfig(dg.Config):
 
 
 def build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
+    # BackfillPolicy is marked beta; its warning would be printed on every CLI run.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return _build(partitions, warehouse_asset)
+
+
+def _build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
     @dg.asset(group_name=GROUP, partitions_def=partitions, deps=[warehouse_asset], kinds={"xlsx", "html", "csv"},
               backfill_policy=dg.BackfillPolicy.single_run(),
               description="Funder report extract for one project and period, under "
