@@ -336,18 +336,3 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
     return Extract(period=ep, project=project, centres=centres, threshold=t,
                    sheets=[summary, by_centre, monthly, targets, budget, quality],
                    series=series, progress=progress_chart, deliveries=deliveries, has_data=has_data)
-
-
-def numbers(ex: Extract) -> dict[str, list[list[str]]]:
-    """The extract's numbers as text, sheet by sheet: what a restatement compares."""
-    return {s.slug: [[_plain(v) for v in row] for row in s.rows] for s in ex.sheets if s.numbers}
-
-
-def _plain(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return repr(round(v, 6))
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    return str(v)
