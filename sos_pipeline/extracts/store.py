@@ -31,6 +31,7 @@ from sos_pipeline import config
 from sos_pipeline.extracts import charts as charts_mod
 from sos_pipeline.extracts import render
 from sos_pipeline.extracts.content import Column, Extract, Sheet
+from sos_pipeline.faults import pause_point
 
 SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Which columns identify a row of each sheet when two versions are compared.
@@ -198,6 +199,8 @@ def _write_files(target: Path, files: dict[str, bytes]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target / name)
+        if name == "report.xlsx":
+            pause_point("extracts")
     for name in old - set(files):
         (target / name).unlink(missing_ok=True)
     for stale in ("CHANGES.md", "changes.csv"):

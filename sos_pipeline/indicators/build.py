@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from sos_pipeline import contract, reference
+from sos_pipeline.faults import pause_point
 from sos_pipeline.indicators.catalogue import catalogue, families, indicators_of
 from sos_pipeline.warehouse.db import sql, statements, transaction
 
@@ -105,6 +106,7 @@ def build_values(con) -> dict:
                     "ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
                     "period_start, period_end, breakdown NULLS FIRST")
         _run(con, "reporting/target_progress")
+        pause_point("indicators")
         return {
             "rows": con.execute("SELECT count(*) FROM reporting.indicator_values").fetchone()[0],
             "targets": con.execute("SELECT count(*) FROM reporting.target_progress").fetchone()[0],

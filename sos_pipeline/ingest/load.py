@@ -16,6 +16,7 @@ import pandas as pd
 
 from sos_pipeline import config, contract
 from sos_pipeline.config import Paths
+from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import intake
 from sos_pipeline.ingest.reader import read_delivery
@@ -93,6 +94,7 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
                 queued.add((stem, sha))
                 outcomes.append(intake.IntakeOutcome(stem, sha, "pending", "", centre, f"{month:%Y-%m}"))
             intake.remove_from_inbox(entry)
+            pause_point("ingest")
     return outcomes
 
 
@@ -244,6 +246,7 @@ def validate(paths: Paths, ref: Reference, partition: str) -> dict[str, list[Fin
             return results
         frames = staged_frames(con, centre, month)
         ctx = validation_context(con, ref, info["delivery"], centre, month)
+        pause_point("validation")
     results.update(validate_delivery_by_suite(frames, ctx))
     return results
 
@@ -308,6 +311,7 @@ def load_core(paths: Paths, partition: str) -> tuple[dict, dict[str, int]]:
             for t in contract.TABLES:
                 for stmt in statements(sql("load/replace_centre_month", table=t)):
                     con.execute(stmt, {"centre": centre, "month": month})
+            pause_point("core")
             con.execute("DELETE FROM staging.deliveries WHERE centre = ? AND month = ?", [centre, month])
             if info["pending_seq"] != "reload":
                 if cur is not None and cur[0] != info["sha256"]:

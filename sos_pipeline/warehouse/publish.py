@@ -14,6 +14,7 @@ import shutil
 import duckdb
 
 from sos_pipeline.config import Paths
+from sos_pipeline.faults import pause_point
 from sos_pipeline.warehouse.db import writer_lock
 
 
@@ -42,6 +43,7 @@ def publish(paths: Paths) -> dict:
             os.fsync(dst.fileno())
         # Check the copy opens before it replaces anything.
         duckdb.connect(str(tmp), read_only=True).close()
+        pause_point("publish")
         os.replace(tmp, paths.published)
         _fsync_dir(paths.published.parent)
     return {"path": str(paths.published), "bytes": paths.published.stat().st_size, "tables": counts}
