@@ -46,8 +46,7 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     t0 = time.monotonic()
     failed: list[str] = []
     extracts_line = ""
-    intake, load_job, publish_job = (defs.resolve_job_def(n)
-                                     for n in ("intake", "load_delivery", "publish"))
+    refresh_job = defs.resolve_job_def("refresh")
     # Dagster's console log stays quiet: the coordinator reads one line per delivery here,
     # and everything else is in the run history (UI).
     quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
@@ -56,35 +55,22 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         # Inside the lock: two processes creating a fresh DAGSTER_HOME's run storage at the
         # same moment race on its SQLite schema.
         instance = DagsterInstance.get()
-        r = intake.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet_logs,
-                                      tags={"sos/trigger": "cli"})
+        # One run: take the inbox, load the whole queue (validated at once), indicators, publish.
+        r = refresh_job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet_logs,
+                                           tags={"sos/trigger": "cli"})
         if not r.success:
-            failed.append("intake")
-        with connect(paths) as con:  # what intake decided alone: bad names, re-deliveries
-            for delivery, status in con.execute(
-                    "SELECT delivery, status FROM audit.deliveries WHERE processed_at >= ? "
-                    "ORDER BY processed_at, delivery", [started]).fetchall():
-                out(f"  {delivery:<16} {status}")
-        seen = set()
-        while True:
-            queue = [p for p in pending_list(paths) if p.seq not in seen]
-            if not queue:
-                break
-            p = queue[0]
-            seen.add(p.seq)
-            r = load_job.execute_in_process(
-                instance=instance, partition_key=p.partition, raise_on_error=False, run_config=quiet_logs,
-                tags={"sos/delivery": p.delivery, "sos/trigger": "cli"})
-            if any(q.seq == p.seq for q in pending_list(paths)):  # neither loaded nor rejected
-                failed.append(f"{p.delivery} ({p.partition}): run {r.run_id} failed; it stays queued")
-                out(f"  {p.delivery:<16} FAILED (run {r.run_id})")
-            else:
-                out(f"  {p.delivery:<16} {'loaded' if r.success else 'rejected'}")
-        r = publish_job.execute_in_process(instance=instance, raise_on_error=False,
-                                           run_config=quiet_logs, tags={"sos/trigger": "cli"})
-        if not r.success:
-            failed.append("publish")
-        else:
+            failed.append(f"refresh (run {r.run_id}){_failure_text(r)}")
+        if paths.working_db.exists():
+            with connect(paths) as con:     # what became of each delivery, in arrival order
+                for delivery, status in con.execute(
+                        "SELECT delivery, status FROM audit.deliveries WHERE processed_at >= ? "
+                        "ORDER BY received_at, delivery", [started]).fetchall():
+                    out(f"  {delivery:<16} {status}")
+        still = len(pending_list(paths))
+        if still:
+            failed.append(f"{still} queued deliveries were not loaded; they stay queued for the next "
+                          "refresh")
+        if r.success:
             extracts_line = _run_extracts(defs, instance, quiet_logs, failed)
     elapsed = time.monotonic() - t0
 
@@ -126,6 +112,16 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         print("\nThe refresh itself failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _failure_text(result) -> str:
+    """': <what went wrong>' for a failed run, in the coordinator's words where we can."""
+    try:
+        from sos_pipeline.failures import run_failure_text
+    except ImportError:
+        return ""
+    text = run_failure_text(result)
+    return f": {text}" if text else ""
 
 
 def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str] | None = None,

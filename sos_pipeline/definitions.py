@@ -18,24 +18,25 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     data_dir = str(data_dir or config.data_dir())
     ref = reference.load(Path(data_dir))  # strict: a bad file stops here
     partitions = delivery_partitions(ref)
-    archived, staged, checks, core = ingest.build(partitions)
-    reporting = indicators.build(core)
-    warehouse = publish.build(core, reporting[-1])
+    archived, staged, checks, core, loaded = ingest.build(partitions)
+    reporting = indicators.build([core, loaded])
+    warehouse = publish.build([core, loaded], reporting[-1])
     extract_parts = extracts.extract_partitions(ref)
     funder_extract = extracts.build(extract_parts, warehouse)
-    assets = [archived, staged, core, *reporting, warehouse, funder_extract]
+    assets = [archived, staged, core, loaded, *reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
         "intake", selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", selection=dg.AssetSelection.assets(archived, staged, core, *reporting, warehouse),
-        description="Refresh one centre-month end to end: take the inbox, read and stage the month's "
-                    "delivery, validate it (blocking checks), load it into core, rebuild the indicators, "
-                    "publish.")
+        "refresh", selection=dg.AssetSelection.assets(archived, loaded, *reporting, warehouse),
+        description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
+                    "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
+                    "rebuild the indicators, publish. Then the `extracts` job rebuilds the funder extracts.")
     load_job = dg.define_asset_job(
         "load_delivery", selection=dg.AssetSelection.assets(staged, core),
-        description="Load one centre-month: read and stage its next queued delivery, validate it "
-                    "(blocking checks), load it into core. What the sensor and the CLI run per delivery.")
+        description="Load one centre-month (pick its partition): read and stage its next queued "
+                    "delivery, or re-read the accepted one from the archive, validate it (blocking checks), "
+                    "load it into core. Then run `publish`.")
     publish_job = dg.define_asset_job(
         "publish", selection=[*reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
@@ -50,7 +51,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         description="Mark one extract final once it has been sent to the funder (pick its partition): "
                     "it is rebuilt if anything changed, then its files are never written again. A later "
                     "change to its numbers writes a new version beside it.")
-    sensor, schedule = automation.build([intake_job, load_job, publish_job, extracts_job],
+    sensor, schedule = automation.build([refresh_job, intake_job, load_job, publish_job, extracts_job],
                                         extract_parts.get_partition_keys())
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).

@@ -17,13 +17,20 @@ def test_definitions_snapshot(data_dir):
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
         ["extracts", "finalise_extract", "intake", "load_delivery", "publish", "refresh"]
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "reporting_base",
+    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "loaded_deliveries",
+                    "reporting_base",
                     "indicators_served", "indicators_caseload", "indicators_services", "indicators_groups",
                     "indicators_events", "indicators_mentoring", "indicators_trainings", "indicators_manual",
                     "indicator_values", "warehouse", "funder_extract"}
     # The indicators sit downstream of the validated data, and publishing waits for them.
     graph = repo.asset_graph
     assert dg.AssetKey("core_delivery") in graph.get(dg.AssetKey("reporting_base")).parent_keys
+    assert dg.AssetKey("loaded_deliveries") in graph.get(dg.AssetKey("reporting_base")).parent_keys
+    # The refresh job is one unpartitioned run: inbox, the whole queue, indicators, publish.
+    refresh = repo.get_job("refresh")
+    assert {k.to_user_string() for k in refresh.asset_layer.executable_asset_keys} >= {
+        "archived_deliveries", "loaded_deliveries", "indicator_values", "warehouse"}
+    assert refresh.partitions_def is None
     assert dg.AssetKey("indicator_values") in graph.get(dg.AssetKey("warehouse")).parent_keys
     publish = repo.get_job("publish")
     assert {k.to_user_string() for k in publish.asset_layer.executable_asset_keys} >= {
@@ -50,6 +57,7 @@ def test_definitions_snapshot(data_dir):
     assert "BAU|2013-01" in keys and "VAL|2018-12" in keys
     (schedule,) = repo.schedule_defs
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/Riga")
+    assert schedule.job_name == "refresh"
     assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
 
 
@@ -92,7 +100,7 @@ def test_code_location_loads_without_great_expectations_or_pandas():
     print(f"code location import: {seconds} s")
 
 
-def test_the_sensor_asks_for_intake_when_the_inbox_has_a_delivery(data_dir):
+def test_the_sensor_asks_for_a_refresh_when_the_inbox_has_a_delivery(data_dir):
     defs = build_definitions(str(data_dir))
     sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
     with dg.build_sensor_context() as ctx:
@@ -100,10 +108,10 @@ def test_the_sensor_asks_for_intake_when_the_inbox_has_a_delivery(data_dir):
     (data_dir / "inbox" / "BAU_2016-03").mkdir()
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
-    assert [r.job_name for r in requests] == ["intake"]
+    assert [r.job_name for r in requests] == ["refresh", "extracts"]
 
 
-def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publish(data_dir):
+def test_queued_deliveries_make_one_refresh_run_not_one_run_per_delivery(data_dir):
     from sos_pipeline import reference
     from sos_pipeline.ingest.load import screen_inbox
     from sos_pipeline.sample import writers
@@ -116,9 +124,8 @@ def test_after_intake_the_sensor_asks_for_one_load_per_queued_delivery_then_publ
     sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
-    assert [(r.job_name, r.partition_key) for r in requests] == [
-        ("load_delivery", "VAL|2016-03"), ("load_delivery", "BAU|2016-04"), ("publish", None),
-        ("extracts", None)]
+    assert [(r.job_name, r.partition_key) for r in requests] == [("refresh", None), ("extracts", None)]
+    assert requests[0].tags["sos/queued"] == "2"
     # one run for every extract (the asset's single-run backfill policy)
     keys = defs.get_repository_def().get_job("extracts").partitions_def.get_partition_keys()
     assert requests[-1].tags["dagster/asset_partition_range_start"] == keys[0]

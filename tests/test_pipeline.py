@@ -1,6 +1,7 @@
 """End to end: real files in an inbox, real Dagster runs, a real DuckDB file on disk."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 
@@ -214,7 +215,7 @@ def test_no_clear_text_ref_anywhere_in_the_warehouse_file(corpus_run):
 
 
 def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_dir):
-    """The `refresh` job for one centre-month, as the UI launches it: a failing suite blocks core."""
+    """The `load_delivery` job for one centre-month, as the UI launches it: a failing suite blocks core."""
     from dagster import AssetKey, DagsterEventType, DagsterInstance
 
     from sos_pipeline.definitions import build_definitions
@@ -223,8 +224,9 @@ def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_di
     bad["services"][0]["minutes"] = 601
     drop(data_dir, "BAU_2017-02", bad)
     defs = build_definitions(str(data_dir))
-    job = defs.resolve_job_def("refresh")
+    job = defs.resolve_job_def("load_delivery")
     with DagsterInstance.ephemeral() as instance:
+        assert defs.resolve_job_def("intake").execute_in_process(instance=instance).success
         result = job.execute_in_process(partition_key="BAU|2017-02", instance=instance,
                                         raise_on_error=False)
         assert not result.success
@@ -244,4 +246,41 @@ def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_di
     con = duckdb.connect(str(data_dir / ".work" / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM core.services").fetchone() == (0,)
     assert con.execute("SELECT status FROM audit.deliveries").fetchall() == [("rejected",)]
+    con.close()
+
+
+def test_refresh_job_loads_the_whole_queue_in_one_run_and_quarantines_the_bad_one(data_dir):
+    """The `refresh` job (CLI, sensor, schedule): one run validates every queued delivery at once.
+    A bad month of one centre is quarantined; the good months, before and after it, load; each
+    loaded centre-month shows in the UI as a materialisation of core_delivery."""
+    from dagster import AssetKey, DagsterEventType, DagsterInstance
+
+    from sos_pipeline.definitions import build_definitions
+
+    bad = clean_tables("BAU", 2017, 2)
+    bad["services"][0]["minutes"] = 601
+    drop(data_dir, "BAU_2017-01", clean_tables("BAU", 2017, 1), mtime=1_700_000_000)
+    drop(data_dir, "BAU_2017-02", bad, mtime=1_700_000_100)
+    drop(data_dir, "BAU_2017-03", clean_tables("BAU", 2017, 3), mtime=1_700_000_200)
+    drop(data_dir, "VAL_2017-02", clean_tables("VAL", 2017, 2), mtime=1_700_000_300)
+    defs = build_definitions(str(data_dir))
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("refresh").execute_in_process(instance=instance)
+        assert result.success
+        runs = instance.get_runs()
+        assert len(runs) == 1
+        core = sorted(e.event_specific_data.materialization.partition for e in result.all_events
+                      if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
+                      and e.asset_key == AssetKey("core_delivery"))
+        assert core == ["BAU|2017-01", "BAU|2017-03", "VAL|2017-02"]
+        (meta,) = [m.metadata for m in result.asset_materializations_for_node("loaded_deliveries")
+                   if m.asset_key == AssetKey("loaded_deliveries")]
+        assert (meta["accepted"].value, meta["rejected"].value) == (3, 1)
+    assert audit(data_dir) == [("BAU_2017-01", "accepted"), ("BAU_2017-02", "rejected"),
+                               ("BAU_2017-03", "accepted"), ("VAL_2017-02", "accepted")]
+    report = (data_dir / "quarantine" / "BAU_2017-02" / "REPORT.md").read_text(encoding="utf-8")
+    assert "services.minutes.range" in report
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT DISTINCT month FROM core.services WHERE centre = 'BAU' ORDER BY 1").fetchall() \
+        == [(dt.date(2017, 1, 1),), (dt.date(2017, 3, 1),)]
     con.close()

@@ -73,7 +73,8 @@ ROWS = [2, 3, 5, 8, 13]     # not contiguous: the rows come from `_row`, not the
 
 
 def df_(**cols) -> pd.DataFrame:
-    return pd.DataFrame({"_table": obj(*["t"] * len(ROWS)), "_row": pd.Series(ROWS, dtype="int64"),
+    return pd.DataFrame({"_delivery": pd.Series([0] * len(ROWS), dtype="int64"),
+                         "_table": obj(*["t"] * len(ROWS)), "_row": pd.Series(ROWS, dtype="int64"),
                          **cols})
 
 
@@ -200,6 +201,12 @@ def proof_a_greater_than_b():
         bad = dates("2014-02-28", "2014-04-02", "2014-03-01", None, "2014-03-09", unit=unit)
         assert probe(r, df_(s=s, e=good)) == (True, [])
         assert probe(r, df_(s=s, e=bad)) == (False, [2, 13])
+    # Mixed units (a delivery's dates beside the month bounds) and nullable integers
+    # (a birth year beside the year bounds of its delivery's month).
+    s = dates("2014-03-01", "2014-03-05", None, "2014-03-10", "2014-03-10", unit="ns")
+    assert probe(r, df_(s=s, e=dates("2014-03-01", "2014-03-04", None, None, "2014-03-11"))) == (False, [3])
+    lo = ints(1990, 1990, 1990, 1990, 1990)
+    assert probe(r, df_(s=lo, e=ints(1990, 2014, None, 1989, 2000))) == (False, [8])
 
 
 def proof_pair_equal():

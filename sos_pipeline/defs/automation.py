@@ -27,19 +27,17 @@ def refresh_requests(paths, tag: str, extract_keys: list[str] = ()) -> list[dg.R
     `sos-pipeline refresh` does. The run queue runs them one at a time, in this order."""
     from sos_pipeline.ingest.intake import pending_list
 
-    requests = []
     sig = _inbox_signature(paths)
-    if sig:
-        requests.append(dg.RunRequest(job_name="intake", run_key=f"{tag}-intake-{sig}"))
     pending = pending_list(paths) if paths.pending.is_dir() else []
-    for p in pending:
-        requests.append(dg.RunRequest(job_name="load_delivery", partition_key=p.partition,
-                                      run_key=f"{tag}-load-{p.seq}", tags={"sos/delivery": p.delivery}))
-    if pending:
-        digest = hashlib.sha256("".join(p.seq for p in pending).encode()).hexdigest()[:16]
-        requests.append(dg.RunRequest(job_name="publish", run_key=f"{tag}-publish-{digest}"))
-        if extract_keys:
-            requests.append(all_extracts(list(extract_keys), f"{tag}-extracts-{digest}"))
+    if not sig and not pending:
+        return []
+    # One run takes the inbox, loads the whole queue at once and publishes (its cost is mostly
+    # fixed: one run for 100 deliveries costs little more than one for 1).
+    digest = hashlib.sha256(((sig or "") + "".join(p.seq for p in pending)).encode()).hexdigest()[:16]
+    requests = [dg.RunRequest(job_name="refresh", run_key=f"{tag}-refresh-{digest}",
+                              tags={"sos/queued": str(len(pending))})]
+    if extract_keys:
+        requests.append(all_extracts(list(extract_keys), f"{tag}-extracts-{digest}"))
     return requests
 
 
@@ -61,7 +59,7 @@ def build(jobs, extract_keys: list[str]):
         paths = config.paths()
         day = context.scheduled_execution_time.strftime("%Y%m%d")
         requests = refresh_requests(paths, day, extract_keys)
-        return requests or [dg.RunRequest(job_name="publish", run_key=f"nightly-publish-{day}"),
+        return requests or [dg.RunRequest(job_name="refresh", run_key=f"nightly-refresh-{day}"),
                             all_extracts(list(extract_keys), f"nightly-extracts-{day}")]
 
     return inbox_sensor, nightly_refresh

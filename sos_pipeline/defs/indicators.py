@@ -40,8 +40,8 @@ def _family_asset(family: str, base: dg.AssetsDefinition) -> dg.AssetsDefinition
     return _asset
 
 
-def build(core_delivery):
-    @dg.asset(group_name=GROUP, deps=[core_delivery], kinds={"duckdb", "sql"},
+def build(core_assets):
+    @dg.asset(group_name=GROUP, deps=core_assets, kinds={"duckdb", "sql"},
               description="Reference data (centres, projects, budgets, targets, manual values) and the "
                           "indicator catalogue into reporting.*; periods and scopes "
                           "(sql/reporting/periods.sql) and activity in scope (sql/reporting/scoped_activity.sql).")

@@ -123,7 +123,41 @@ def build(partitions: dg.PartitionsDefinition):
             "preview": dg.MetadataValue.md(_preview(paths, context.partition_key)),
         })
 
-    return archived_deliveries, staged_delivery, delivery_checks, core_delivery
+    @dg.asset(group_name="ingest", deps=[archived_deliveries], kinds={"duckdb"},
+              description="Loads every queued delivery in one run: reads them (dialects, privacy gate, "
+                          "pseudonyms), validates them all at once with the Great Expectations suites, "
+                          "quarantines the failing ones and loads the rest into core, one transaction per "
+                          "round. Same outcome as loading them one by one in arrival order "
+                          "(sos_pipeline/ingest/batch.py); each loaded centre-month shows as a "
+                          "materialisation of core_delivery.")
+    def loaded_deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        from sos_pipeline import config
+        from sos_pipeline.ingest.batch import load_queue
+
+        if config.using_demo_key():
+            context.log.warning("SOS_PSEUDONYM_KEY is not set: pseudonyms use the DEMO key and are "
+                                "not secret. Set SOS_PSEUDONYM_KEY before loading real data.")
+        result = load_queue(warehouse.paths(), warehouse.reference(), log=context.log.info)
+        for o in result.outcomes:
+            if o.status == "accepted":
+                context.log_event(dg.AssetMaterialization(
+                    asset_key=core_delivery.key, partition=o.partition,
+                    metadata={"delivery": o.delivery, "sha256": o.sha256, "status": "accepted",
+                              "total_rows_loaded": o.rows, "warnings": o.warnings,
+                              "loaded_by": "loaded_deliveries (a batch)"}))
+            else:
+                context.log.warning(f"{o.delivery} rejected: {o.reason}")
+        rows = [{"delivery": o.delivery, "status": o.status, "reason": o.reason} for o in result.outcomes]
+        return dg.MaterializeResult(metadata={
+            "accepted": result.count("accepted"), "rejected": result.count("rejected"),
+            "rows_loaded": sum(o.rows for o in result.outcomes if o.status == "accepted"),
+            "chunks": result.chunks, "validation_rounds": result.rounds,
+            "seconds": dg.MetadataValue.json(result.seconds),
+            "findings_by_suite": dg.MetadataValue.json(result.suite_findings),
+            "deliveries": _outcome_table(rows[:500]),
+        })
+
+    return archived_deliveries, staged_delivery, delivery_checks, core_delivery, loaded_deliveries
 
 
 def _preview(paths, partition: str) -> str:

@@ -5,8 +5,8 @@ import dagster as dg
 from sos_pipeline.defs.resources import Warehouse
 
 
-def build(core_delivery, indicator_values):
-    @dg.asset(group_name="publish", deps=[core_delivery, indicator_values], kinds={"duckdb"},
+def build(core_assets, indicator_values):
+    @dg.asset(group_name="publish", deps=[*core_assets, indicator_values], kinds={"duckdb"},
               description="The published warehouse.duckdb analysts open read-only: a complete copy of "
                           "the working file, swapped in by atomic rename (readers never see a half-built "
                           "state and never block the refresh).")

@@ -15,11 +15,18 @@ listed` for five tables); the failing rows' `_table` tells which table's rule th
 break. No row conditions there: GX 1.24 miscounts column-pair expectations that have
 one, and one expectation per rule family keeps the GX overhead down.
 
-What changes from delivery to delivery is either a suite parameter
-(`{"$PARAMETER": name}`: the month, the project register, the ids already used) or a
-helper column, so the context, datasource, assets and suites are built once per
-process and reused. great_expectations is imported lazily: importing this module
-costs pandas only.
+Many deliveries are validated at once: GX's cost is mostly per expectation, not per
+row (about 0.5 s per suite run whatever the size), so a refresh stacks the rows of every
+queued delivery into one frame per suite, with `_delivery` (its index in the batch)
+beside `_table` and `_row`. What differs from delivery to delivery is therefore a helper
+column, never a suite parameter: the month's bounds (`_month_start`, `_month_end`), the
+birth-year bounds, the table key within its delivery (`_key`), the centre a project row
+comes from (`_centre_project`), the ids already used in the centre's other months
+(`_centre_id`, prefixed with the delivery). Suite parameters (`{"$PARAMETER": name}`)
+hold what is the same for the whole batch (the project register, the ids already
+used). The context, datasource, assets and suites are built once per process and
+reused. great_expectations is imported lazily: importing this module costs pandas only.
+A single delivery is a batch of one.
 
 Findings never carry a cell value: GX results hold the failing values
 (`partial_unexpected_list`, `unexpected_list`, ...); only the `_table`/`_row` of the
@@ -40,12 +47,16 @@ from sos_pipeline.reference import Project
 from sos_pipeline.validation import rules as R
 
 CROSS_TABLE = R.CROSS_TABLE
-_ROW, _TABLE = "_row", "_table"
+_ROW, _TABLE, _DELIVERY = "_row", "_table", "_delivery"
+_MONTH_START, _MONTH_END = "_month_start", "_month_end"
+_BY_MIN, _BY_MAX = "_birth_year_min", "_birth_year_max"
+_KEY = "_key"                         # the table's key, unique within its delivery
+_SEP = "\x1f"                        # joins a delivery's index to a value in helper columns
 # Each suite runs first with the cheapest result format (about half the GX overhead of
 # COMPLETE); only the expectations that fail are run again with COMPLETE, to get the
 # `_table`/`_row` of every failing row.
 QUICK_FORMAT = {"result_format": "BOOLEAN_ONLY"}
-RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [_TABLE, _ROW]}
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": [_DELIVERY, _TABLE, _ROW]}
 _DATASOURCE = "sos_deliveries"
 
 
@@ -103,7 +114,8 @@ class Check:
 
 
 # Helper columns of the cross-table frame.
-_CENTRE_ID = "_centre_id"            # "<table>:<id>" of the CENTRE_UNIQUE_IDS column
+_CENTRE_ID = "_centre_id"            # "<delivery>\x1f<table>:<id>" of the CENTRE_UNIQUE_IDS column
+_CENTRE_PROJECT = "_centre_project"  # "<centre>\x1f<project>" of project tables
 _PREV_ENROLLED = "_prev_enrolled_on"  # families: enrolled_on it had in an earlier month
 _EARLIER_EXIT = "_earlier_exit_on"    # families: exit of an earlier listing, same enrolment
 _FAMILY_LISTED = "_family_listed"     # flags: True / False / empty (not applicable)
@@ -113,7 +125,7 @@ _EVENT_LISTED = "_event_listed"
 _ACTIVITY = "_activity_date"           # project tables: the activity's date
 _PSTART, _PEND = "_project_start", "_project_end"
 _CROSS_DATES = ("enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT, _ACTIVITY, _PSTART, _PEND)
-_CROSS_COLUMNS = (_TABLE, _ROW, _CENTRE_ID, "enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT,
+_CROSS_COLUMNS = (_DELIVERY, _TABLE, _ROW, _CENTRE_ID, _CENTRE_PROJECT, "enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT,
                   _FAMILY_LISTED, _CHILD_OF_FAMILY, _SESSION_LISTED, _EVENT_LISTED, "project",
                   _ACTIVITY, _PSTART, _PEND)
 _PROJECT_TABLES = tuple(t.name for t in C.TABLES.values() if t.has_project)
@@ -124,6 +136,10 @@ def _code_list_regex(codes) -> str:
     item = rf"(?:(?:{alt})\s*)?"
     # Entries separated by ";"; spaces around them and empty entries are tolerated.
     return rf"^\s*{item}(?:;\s*{item})*$"
+
+
+def _ge(a: str, b: str) -> dict:
+    return {"column_A": a, "column_B": b, "or_equal": True, "ignore_row_if": "either_value_is_missing"}
 
 
 def _table_checks(t: C.Table) -> list[Check]:
@@ -141,7 +157,7 @@ def _table_checks(t: C.Table) -> list[Check]:
             add(f"{s}.{col.name}.required", "ExpectColumnValuesToNotBeNull", {"column": col.name},
                 ("ne", other, code))
     if t.key:
-        add(f"{s}.{t.key}.unique", "ExpectColumnValuesToBeUnique", {"column": t.key})
+        add(f"{s}.{t.key}.unique", "ExpectColumnValuesToBeUnique", {"column": _KEY})
     for col in t.columns:
         if col.codes and col.name != "project":
             if col.kind == C.CODE_LIST:
@@ -160,16 +176,19 @@ def _table_checks(t: C.Table) -> list[Check]:
             if col.hi is not None:
                 kw["max_value"] = col.hi
             add(f"{s}.{col.name}.range", "ExpectColumnValuesToBeBetween", kw)
+        # Bounds that depend on the delivery's month are helper columns of each row:
+        # A >= B column pairs, a missing value is not checked (required rules do that).
         if col.kind == C.YEAR:
-            add(f"{s}.{col.name}.range", "ExpectColumnValuesToBeBetween",
-                {"column": col.name, "min_value": _p("birth_year_min"),
-                 "max_value": _p("birth_year_max")})
+            add(f"{s}.{col.name}.range", "ExpectColumnPairValuesAToBeGreaterThanB", _ge(col.name, _BY_MIN))
+            add(f"{s}.{col.name}.range", "ExpectColumnPairValuesAToBeGreaterThanB", _ge(_BY_MAX, col.name))
         if (s, col.name) in R.IN_MONTH:
-            add(f"{s}.{col.name}.in_month", "ExpectColumnValuesToBeBetween",
-                {"column": col.name, "min_value": _p("month_start"), "max_value": _p("month_end")})
+            add(f"{s}.{col.name}.in_month", "ExpectColumnPairValuesAToBeGreaterThanB",
+                _ge(col.name, _MONTH_START))
+            add(f"{s}.{col.name}.in_month", "ExpectColumnPairValuesAToBeGreaterThanB",
+                _ge(_MONTH_END, col.name))
         if (s, col.name) in R.NOT_AFTER_MONTH:
-            add(f"{s}.{col.name}.not_after_month", "ExpectColumnValuesToBeBetween",
-                {"column": col.name, "max_value": _p("month_end")})
+            add(f"{s}.{col.name}.not_after_month", "ExpectColumnPairValuesAToBeGreaterThanB",
+                _ge(_MONTH_END, col.name))
     if s in R.AFTER_START:
         add(f"{s}.end_date.after_start", "ExpectColumnPairValuesAToBeGreaterThanB",
             {"column_A": "end_date", "column_B": "start_date", "or_equal": True,
@@ -209,7 +228,7 @@ def _cross_checks() -> list[Check]:
     add(_PROJECT_TABLES, "{t}.project.known", "ExpectColumnValuesToBeInSet",
         {"column": "project", "value_set": _p("known_projects")})
     add(_PROJECT_TABLES, "{t}.project.centre", "ExpectColumnValuesToNotBeInSet",
-        {"column": "project", "value_set": _p("other_centres_projects")})
+        {"column": _CENTRE_PROJECT, "value_set": _p("other_centres_projects")})
     for a, b in ((_ACTIVITY, _PSTART), (_PEND, _ACTIVITY)):
         add(_PROJECT_TABLES, "{t}.project.window", "ExpectColumnPairValuesAToBeGreaterThanB",
             {"column_A": a, "column_B": b, "or_equal": True,
@@ -311,14 +330,16 @@ def _to_dates(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s).dt.normalize()
 
 
-def _table_frames(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Each table as the suites read it: `_table`, `_row`, the contract columns, typed."""
+def _table_frames(tables: dict[str, pd.DataFrame], ctx: DeliveryContext | None = None,
+                 d: int = 0) -> dict[str, pd.DataFrame]:
+    """Each table as the suites read it: `_delivery`, `_table`, `_row`, the contract columns,
+    typed, and the helper columns of the delivery's month and key."""
     frames = {}
     for t in C.TABLES.values():
         df = tables.get(t.name)
         cols = [_ROW, *t.column_names]
-        if df is None:
-            frames[t.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in [_TABLE, *cols]})
+        if df is None or df.empty:
+            frames[t.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in [_DELIVERY, _TABLE, *cols]})
             continue
         missing = [c for c in cols if c not in df.columns]
         if missing:
@@ -327,13 +348,22 @@ def _table_frames(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         df = df[cols].reset_index(drop=True)       # a copy: the caller's frame is not touched
         for col in t.columns:
             if col.kind == C.DATE:
-                df[col.name] = _to_dates(df[col.name])
+                df[col.name] = _to_dates(df[col.name]).astype("datetime64[ns]")
             elif col.kind in (C.INT, C.YEAR):
                 df[col.name] = df[col.name].astype("Int64")
             elif col.kind == C.NUMBER:
                 df[col.name] = df[col.name].astype("float64")
         df[_ROW] = df[_ROW].astype("int64")
         df.insert(0, _TABLE, pd.Series(t.name, index=df.index, dtype=object))
+        df.insert(0, _DELIVERY, pd.Series(d, index=df.index, dtype="int64"))
+        if ctx is not None:
+            df[_MONTH_START] = pd.Series(_ts(ctx.month), index=df.index).astype("datetime64[ns]")
+            df[_MONTH_END] = pd.Series(_ts(ctx.month_end), index=df.index).astype("datetime64[ns]")
+            df[_BY_MIN] = pd.Series(ctx.month.year - 24, index=df.index, dtype="Int64")
+            df[_BY_MAX] = pd.Series(ctx.month.year, index=df.index, dtype="Int64")
+        if t.key:
+            key = df[t.key].astype(object)
+            df[_KEY] = key.map(lambda v: None if pd.isna(v) else f"{d}{_SEP}{v}").astype(object)
         frames[t.name] = df
     return frames
 
@@ -380,7 +410,7 @@ def _flag(ok: pd.Series, present: pd.Series) -> pd.Series:
     return ok.astype(object).where(present, None)
 
 
-def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> pd.DataFrame:
+def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext, d: int = 0) -> pd.DataFrame:
     """Every row of every table, with the helper columns the cross-table rules check."""
     starts = {c: _ts(p.start) for c, p in ctx.projects.items()}
     ends = {c: _ts(p.end) for c, p in ctx.projects.items()}
@@ -394,10 +424,10 @@ def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> pd.Da
         df = frames[t.name]
         if df.empty:
             continue
-        part = {_TABLE: df[_TABLE], _ROW: df[_ROW]}
+        part = {_DELIVERY: df[_DELIVERY], _TABLE: df[_TABLE], _ROW: df[_ROW]}
         if t.name in C.CENTRE_UNIQUE_IDS:
             part[_CENTRE_ID] = df[C.CENTRE_UNIQUE_IDS[t.name]].astype(object).map(
-                lambda v, t=t.name: None if pd.isna(v) else f"{t}:{v}")
+                lambda v, t=t.name: None if pd.isna(v) else f"{d}{_SEP}{t}:{v}")
         if t.name == "families":
             part["enrolled_on"] = df["enrolled_on"]
             part[_PREV_ENROLLED], part[_EARLIER_EXIT] = _history(df, ctx.previous_families)
@@ -417,6 +447,8 @@ def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> pd.Da
             part[_EVENT_LISTED] = _flag(df["event_id"].isin(events), df["event_id"].notna())
         if t.has_project:
             part["project"] = df["project"]
+            part[_CENTRE_PROJECT] = df["project"].astype(object).map(
+                lambda v: None if pd.isna(v) else f"{ctx.centre}{_SEP}{v}")
             part[_ACTIVITY] = df[t.activity_date]
             part[_PSTART] = df["project"].map(starts)
             part[_PEND] = df["project"].map(ends)
@@ -427,25 +459,34 @@ def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> pd.Da
     for c in _CROSS_COLUMNS:
         if c in _CROSS_DATES:
             out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
-        elif c != _ROW:
+        elif c not in (_ROW, _DELIVERY):
             out[c] = out[c].astype(object).where(out[c].notna(), None)
     out[_ROW] = out[_ROW].astype("int64")
+    out[_DELIVERY] = out[_DELIVERY].astype("int64")
     return out
 
 
-def _parameters(frames: dict[str, pd.DataFrame], ctx: DeliveryContext) -> dict:
+def _used_ids(frames: dict[str, pd.DataFrame], ctx: DeliveryContext, d: int) -> list[str]:
+    """This delivery's centre-unique ids already used in the centre's other months."""
     used = []
     for table, idc in C.CENTRE_UNIQUE_IDS.items():
         ids = {str(v) for v in frames[table][idc].dropna()}
-        used += [f"{table}:{i}" for i in ids & {str(v) for v in ctx.existing_ids.get(table, ())}]
+        used += [f"{d}{_SEP}{table}:{i}" for i in ids & {str(v) for v in ctx.existing_ids.get(table, ())}]
+    return used
+
+
+def _parameters(ctxs: list[DeliveryContext], used: list[str]) -> dict:
+    """What is the same for the whole batch: the project register, the ids already used."""
+    projects: dict[str, Project] = {}
+    for ctx in ctxs:
+        for code, p in ctx.projects.items():
+            if projects.setdefault(code, p) != p:
+                raise ValueError(f"project {code}: the deliveries of one batch must share one register")
+    centres = sorted({ctx.centre for ctx in ctxs})
     return {
-        "month_start": _ts(ctx.month),
-        "month_end": _ts(ctx.month_end),
-        "birth_year_min": ctx.month.year - 24,
-        "birth_year_max": ctx.month.year,
-        "known_projects": sorted(ctx.projects),
-        "other_centres_projects": sorted(c for c, p in ctx.projects.items()
-                                         if ctx.centre not in p.centres),
+        "known_projects": sorted(projects),
+        "other_centres_projects": sorted(f"{c}{_SEP}{code}" for c in centres
+                                         for code, p in projects.items() if c not in p.centres),
         "used_ids": sorted(used),
     }
 
@@ -485,10 +526,11 @@ def _check_evaluated(state: _GX, suite: str, results) -> None:
                 f"({check.expectation}) could not be evaluated", results)
 
 
-def _findings(state: _GX, suite: str, results) -> list[Finding]:
-    """Findings from COMPLETE results: the failing rows' `_table`/`_row`, never the values."""
+def _findings(state: _GX, suite: str, results) -> dict[int, list[Finding]]:
+    """Findings per delivery from COMPLETE results: the failing rows' `_delivery`/`_table`/`_row`,
+    never the values."""
     _check_evaluated(state, suite, results)
-    failed: dict[str, set[int]] = {}
+    failed: dict[tuple[int, str], set[int]] = {}
     for r in results:
         if r.success:
             continue
@@ -500,12 +542,15 @@ def _findings(state: _GX, suite: str, results) -> list[Finding]:
             raise ValidationSuiteError(f"suite {suite}: {', '.join(check.rule_ids)}: GX did not "
                                        "return the failing rows", results)
         for x in index:
-            failed.setdefault(rule_of[x[_TABLE]], set()).add(int(x[_ROW]))
+            failed.setdefault((int(x[_DELIVERY]), rule_of[x[_TABLE]]), set()).add(int(x[_ROW]))
     order = {r.id: i for i, r in enumerate(R.RULES)}
-    return [_finding(rid, failed[rid]) for rid in sorted(failed, key=order.__getitem__)]
+    out: dict[int, list[Finding]] = {}
+    for d, rid in sorted(failed, key=lambda k: (k[0], order[k[1]])):
+        out.setdefault(d, []).append(_finding(rid, failed[(d, rid)]))
+    return out
 
 
-def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> list[Finding]:
+def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> dict[int, list[Finding]]:
     batch = state.batch_definitions[name].get_batch(batch_parameters={"dataframe": df})
     quick = batch.validate(state.suites[name], result_format=QUICK_FORMAT,
                            expectation_parameters=params).results
@@ -519,15 +564,15 @@ def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> list[Fi
 # ---------------------------------------------------------------------------------------
 # Public entry points.
 
-def validate_delivery_by_suite(tables: dict[str, pd.DataFrame], ctx: DeliveryContext,
-                               suites: Iterable[str] | None = None) -> dict[str, list[Finding]]:
-    """Run the suites on one parsed delivery: suite name -> its findings (empty = passed).
+def validate_batch(items: list[tuple[dict[str, pd.DataFrame], DeliveryContext]],
+                   suites: Iterable[str] | None = None) -> list[dict[str, list[Finding]]]:
+    """Run the suites on many parsed deliveries at once: for each, suite name -> its findings.
 
-    `tables` holds each contract table as parsed (a `_row` column with the row number the
-    coordinator sees, plus every contract column); an absent table may be missing from
-    the dict or be an empty frame. A suite whose frame has no rows passes without
-    running. `suites` limits the run to some suites (default: all, in suite_names()
-    order); the answer then holds only those.
+    Each item is one delivery's tables (as for validate_delivery_by_suite) and its context.
+    The rows of all deliveries are stacked into one frame per suite, so GX runs each suite
+    once for the whole batch; every finding is traced back to its delivery by `_delivery`.
+    The deliveries must be independent of each other: each one's context (ids already
+    used, earlier months) is given, not derived from the other items.
     """
     names = suite_names()
     if suites is not None:
@@ -536,17 +581,44 @@ def validate_delivery_by_suite(tables: dict[str, pd.DataFrame], ctx: DeliveryCon
         if unknown:
             raise ValueError(f"unknown suite(s): {', '.join(sorted(unknown))}")
         names = [n for n in names if n in wanted]
-    frames = _table_frames(tables)
-    params = _parameters(frames, ctx)
-    cross = _cross_frame(frames, ctx) if CROSS_TABLE in names else None
+    per_table: dict[str, list[pd.DataFrame]] = {n: [] for n in C.TABLES}
+    cross_parts, used = [], []
+    for d, (tables, ctx) in enumerate(items):
+        frames = _table_frames(tables, ctx, d)
+        for n, df in frames.items():
+            if not df.empty:
+                per_table[n].append(df)
+        used += _used_ids(frames, ctx, d)
+        if CROSS_TABLE in names:
+            cross = _cross_frame(frames, ctx, d)
+            if not cross.empty:
+                cross_parts.append(cross)
+    params = _parameters([ctx for _, ctx in items], used)
+    stacked = {n: pd.concat(parts, ignore_index=True) for n, parts in per_table.items() if parts}
+    if cross_parts:
+        stacked[CROSS_TABLE] = pd.concat(cross_parts, ignore_index=True)
     state = _gx()
-    out: dict[str, list[Finding]] = {name: [] for name in names}
+    out: list[dict[str, list[Finding]]] = [{name: [] for name in names} for _ in items]
     with _LOCK:
         for name in names:
-            df = cross if name == CROSS_TABLE else frames[name]
-            if not df.empty:
-                out[name] = _run_suite(state, name, df, params)
+            df = stacked.get(name)
+            if df is not None and not df.empty:
+                for d, findings in _run_suite(state, name, df, params).items():
+                    out[d][name] = findings
     return out
+
+
+def validate_delivery_by_suite(tables: dict[str, pd.DataFrame], ctx: DeliveryContext,
+                               suites: Iterable[str] | None = None) -> dict[str, list[Finding]]:
+    """Run the suites on one parsed delivery: suite name -> its findings (empty = passed).
+
+    `tables` holds each contract table as parsed (a `_row` column with the row number the
+    coordinator sees, plus every contract column); an absent table may be missing from
+    the dict or be an empty frame. A suite whose frame has no rows passes without
+    running. `suites` limits the run to some suites (default: all, in suite_names()
+    order); the answer then holds only those. A batch of one (validate_batch).
+    """
+    return validate_batch([(tables, ctx)], suites)[0]
 
 
 def validate_delivery(tables: dict[str, pd.DataFrame], ctx: DeliveryContext) -> list[Finding]:

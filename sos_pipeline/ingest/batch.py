@@ -1,0 +1,313 @@
+"""Load every queued delivery in one pass: what a refresh, the sensor and the schedule run.
+
+Loading deliveries one Dagster run at a time costs about 1.8 s each, most of it fixed
+cost (run bookkeeping, then Great Expectations' ~0.5 s per suite run whatever its size),
+so the queue is loaded in chunks of many deliveries instead:
+
+1. read      the next chunk of the queue, in queue order (reader: dialects, privacy gate,
+             pseudonyms). A delivery that cannot be read is rejected at once.
+2. validate  the whole chunk at once (one GX run per suite, validation.suites.validate_batch).
+             Each delivery is checked against its centre's other months as they will be
+             when the deliveries queued before it are loaded: core, overlaid with the
+             chunk's earlier deliveries of that centre.
+3. settle    per centre, the deliveries before its first failing one are accepted and that
+             one is rejected; the ones after it assumed it would be loaded, so they are
+             validated again, in the next round, against what was really loaded.
+4. load      the round's accepted deliveries into core in one transaction (the last
+             version of each centre-month; the earlier one is recorded as superseded),
+             with their audit rows, then drop them from the queue.
+
+The outcome is the one loading the deliveries one by one in queue order would give:
+a delivery's checks only ever look at its own centre's months, and a rejected delivery
+is never part of what a later one is checked against. Killed at any point, nothing is
+half loaded (each round is one transaction) and the queue still holds whatever was not
+settled; a settled delivery seen again (killed between commit and dropping it from the
+queue) is recognised by its sha256 and not recorded twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from sos_pipeline import config, contract
+from sos_pipeline.config import Paths
+from sos_pipeline.faults import pause_point
+from sos_pipeline.findings import ERROR, WARNING, Finding
+from sos_pipeline.ingest import intake
+from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings
+from sos_pipeline.ingest.reader import Delivery, read_delivery
+from sos_pipeline.ingest.report import summary
+from sos_pipeline.reference import Reference
+from sos_pipeline.warehouse.db import connect, sql, statements, transaction
+
+# A chunk holds deliveries until this many rows are read (memory stays bounded; GX's fixed
+# cost is shared by the whole chunk).
+DEFAULT_CHUNK_ROWS = 250_000
+
+
+@dataclass
+class Item:
+    pending: intake.Pending
+    delivery: Delivery
+    findings: list[Finding] = field(default_factory=list)     # reader's + the suites'
+    status: str = ""                                          # accepted / rejected
+    reason: str = ""
+    rows: int = 0
+
+    @property
+    def month(self) -> dt.date:
+        return self.pending.month_date
+
+    @property
+    def centre(self) -> str:
+        return self.pending.centre
+
+
+@dataclass
+class Outcome:
+    delivery: str
+    partition: str
+    sha256: str
+    status: str                 # accepted, rejected
+    reason: str = ""
+    rows: int = 0
+    warnings: int = 0
+    rules: tuple[str, ...] = ()
+
+
+@dataclass
+class QueueResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    chunks: int = 0
+    rounds: int = 0
+    suite_findings: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+
+def _tick(result: QueueResult, phase: str, since: float) -> float:
+    now = time.perf_counter()
+    result.seconds[phase] = round(result.seconds.get(phase, 0.0) + now - since, 3)
+    return now
+
+
+def load_queue(paths: Paths, ref: Reference, key: bytes | None = None, log=None,
+               chunk_rows: int | None = None) -> QueueResult:
+    """Load everything queued (intake.pending_list), chunk by chunk. See the module docstring."""
+    key = key or config.pseudonym_key()
+    chunk_rows = chunk_rows or int(os.environ.get("SOS_CHUNK_ROWS", DEFAULT_CHUNK_ROWS))
+    result = QueueResult()
+    queue = intake.pending_list(paths)
+    while queue:
+        t = time.perf_counter()
+        chunk, rows = [], 0
+        while queue and (not chunk or rows < chunk_rows):
+            p = queue.pop(0)
+            item = Item(p, read_delivery(paths.data / p.archive_path, p.centre, key))
+            item.rows = sum(item.delivery.row_counts.values())
+            item.findings = list(item.delivery.findings)
+            rows += item.rows
+            chunk.append(item)
+        t = _tick(result, "read", t)
+        result.chunks += 1
+        if log:
+            log(f"chunk {result.chunks}: {len(chunk)} deliveries, {rows:,} rows read")
+        _settle_chunk(paths, ref, chunk, result, log)
+    return result
+
+
+def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult, log) -> None:
+    from sos_pipeline.validation.suites import validate_batch
+
+    unreadable = [i for i in chunk if not i.delivery.ok]
+    for i in unreadable:
+        i.status, i.reason = "rejected", summary(i.findings)
+    _record(paths, [], unreadable, result)
+    remaining = [i for i in chunk if i.delivery.ok]
+    while remaining:
+        result.rounds += 1
+        t = time.perf_counter()
+        with connect(paths) as con:
+            contexts = _contexts(con, ref, remaining)
+        pause_point("validation")
+        t = _tick(result, "context", t)
+        checked = validate_batch([(i.delivery.tables, ctx) for i, ctx in zip(remaining, contexts)])
+        t = _tick(result, "validate", t)
+        for item, by_suite in zip(remaining, checked):
+            for suite, fs in by_suite.items():
+                tally = result.suite_findings.setdefault(suite, {"errors": 0, "warnings": 0})
+                tally["errors"] += sum(f.severity == ERROR for f in fs)
+                tally["warnings"] += sum(f.severity == WARNING for f in fs)
+            item.findings = list(item.delivery.findings) + [f for fs in by_suite.values() for f in fs]
+        accepted, rejected, again = [], [], []
+        failed_centres: set[str] = set()
+        for item in remaining:                      # queue order
+            if item.centre in failed_centres:
+                again.append(item)
+            elif any(f.severity == ERROR for f in item.findings):
+                item.status, item.reason = "rejected", summary(item.findings)
+                rejected.append(item)
+                failed_centres.add(item.centre)
+            else:
+                item.status = "accepted"
+                accepted.append(item)
+        _record(paths, accepted, rejected, result)
+        _tick(result, "load", t)
+        if log and again:
+            log(f"round {result.rounds}: {len(rejected)} rejected; {len(again)} later deliveries of "
+                "the same centres are checked again without them")
+        remaining = again
+
+
+# ------------------------------------------------------------------ contexts
+
+def _contexts(con, ref: Reference, items: list[Item]):
+    """Each item's DeliveryContext, as if the items before it (same centre) were loaded."""
+    from sos_pipeline.validation.suites import DeliveryContext
+
+    centres = sorted({i.centre for i in items})
+    ids: dict[str, dict[dt.date, dict[str, set]]] = {c: {} for c in centres}
+    for table, col in contract.CENTRE_UNIQUE_IDS.items():
+        for c, m, v in con.execute(f"SELECT centre, month, {col} FROM core.{table} WHERE centre IN "
+                                   f"(SELECT unnest(?)) AND {col} IS NOT NULL", [centres]).fetchall():
+            ids[c].setdefault(m, {}).setdefault(table, set()).add(v)
+    fams = con.execute("SELECT centre, family_ref, enrolled_on, exited_on, month FROM core.families "
+                       "WHERE centre IN (SELECT unnest(?))", [centres]).df()
+    for c in ("enrolled_on", "exited_on", "month"):
+        fams[c] = pd.to_datetime(fams[c]).astype("datetime64[us]")
+    fam_months: dict[str, dict[dt.date, pd.DataFrame]] = {c: {} for c in centres}
+    for (c, m), g in fams.groupby(["centre", "month"], sort=False):
+        fam_months[c][m.date()] = g[["family_ref", "enrolled_on", "exited_on", "month"]]
+    projects = dict(ref.projects)
+    out = []
+    for item in items:
+        c, m = item.centre, item.month
+        existing = {t: set() for t in contract.CENTRE_UNIQUE_IDS}
+        for month, by_table in ids[c].items():
+            if month != m:
+                for t, vs in by_table.items():
+                    existing[t] |= vs
+        earlier = [f for month, f in sorted(fam_months[c].items()) if month < m]
+        prev = (pd.concat(earlier, ignore_index=True) if earlier else
+                pd.DataFrame({"family_ref": pd.Series(dtype=object),
+                              **{k: pd.Series(dtype="datetime64[us]") for k in
+                                 ("enrolled_on", "exited_on", "month")}}))
+        out.append(DeliveryContext(delivery=item.pending.delivery, centre=c, month=m,
+                                   month_end=intake.month_end(m), projects=projects,
+                                   existing_ids=existing, previous_families=prev))
+        # The deliveries after this one (same centre) are checked as if it were loaded.
+        tables = item.delivery.tables
+        ids[c][m] = {t: {v for v in tables[t][col].dropna()} for t, col in contract.CENTRE_UNIQUE_IDS.items()}
+        f = tables["families"][["family_ref", "enrolled_on", "exited_on"]].copy()
+        f["month"] = pd.Series(pd.Timestamp(m), index=f.index).astype("datetime64[us]")
+        for k in ("enrolled_on", "exited_on"):
+            f[k] = pd.to_datetime(f[k]).astype("datetime64[us]")
+        fam_months[c][m] = f
+    return out
+
+
+# ------------------------------------------------------------------ recording outcomes
+
+def _record(paths: Paths, accepted: list[Item], rejected: list[Item], result: QueueResult) -> None:
+    """Rejected: quarantine + audit. Accepted: core replaced per centre-month + audit. One
+    transaction; the queue entries are dropped after it commits."""
+    if not accepted and not rejected:
+        return
+    for item in rejected:                           # files first: they are idempotent
+        p = item.pending
+        intake.write_quarantine(paths, p.delivery, p.sha256, item.findings,
+                                paths.data / p.archive_path, p.received_at)
+    with connect(paths) as con:
+        with transaction(con):
+            for item in rejected:
+                _audit_rejected(con, item)
+            if accepted:
+                _replace_core(con, accepted)
+                for item in accepted:
+                    _audit_accepted(con, item)
+            pause_point("core")
+    for item in [*accepted, *rejected]:
+        intake.drop_pending(paths, item.pending)
+        result.outcomes.append(Outcome(
+            item.pending.delivery, item.pending.partition, item.pending.sha256, item.status, item.reason,
+            item.rows, sum(f.severity == WARNING for f in item.findings),
+            tuple(dict.fromkeys(f.rule for f in item.findings if f.severity == ERROR))))
+
+
+def _audit_rejected(con, item: Item) -> None:
+    p = item.pending
+    received = dt.datetime.fromisoformat(p.received_at)
+    recorded = con.execute(  # idempotent if a killed run is repeated
+        "SELECT count(*) FROM audit.deliveries WHERE delivery = ? AND sha256 = ? AND received_at = ? "
+        "AND status = 'rejected'", [p.delivery, p.sha256, received]).fetchone()[0]
+    if not recorded:
+        _audit(con, delivery=p.delivery, centre=p.centre, month=p.month_date, received_at=received,
+               sha=p.sha256, status="rejected", reason=item.reason, form=item.delivery.form,
+               archive_path=p.archive_path)
+        _record_findings(con, p.delivery, p.sha256, item.findings)
+
+
+def _audit_accepted(con, item: Item) -> None:
+    p = item.pending
+    received = dt.datetime.fromisoformat(p.received_at)
+    cur = _current(con, p.centre, p.month_date)
+    if cur is not None and cur[0] == p.sha256:      # already recorded (a repeated run)
+        return
+    warnings = [f for f in item.findings if f.severity == WARNING]
+    if cur is not None:
+        con.execute("UPDATE audit.deliveries SET status = 'superseded', reason = ?, processed_at = ? "
+                    "WHERE centre = ? AND month = ? AND status = 'accepted'",
+                    [f"replaced by the correction received {received:%Y-%m-%d %H:%M} "
+                     f"(sha256 {p.sha256[:12]})", _now(), p.centre, p.month_date])
+    _audit(con, delivery=p.delivery, centre=p.centre, month=p.month_date, received_at=received,
+           sha=p.sha256, status="accepted", form=item.delivery.form, rows_loaded=item.rows,
+           warnings=len(warnings), archive_path=p.archive_path)
+    _record_findings(con, p.delivery, p.sha256, warnings)
+
+
+def _replace_core(con, accepted: list[Item]) -> None:
+    """The last accepted version of each centre-month replaces that centre-month in core."""
+    last: dict[tuple[str, dt.date], Item] = {}
+    for item in accepted:
+        last[(item.centre, item.month)] = item
+    keys = pd.DataFrame({"centre": [c for c, _ in last], "month": [m for _, m in last]})
+    con.register("batch_keys", keys)
+    try:
+        for name, table in contract.TABLES.items():
+            frames = []
+            for (c, m), item in last.items():
+                f = item.delivery.tables[name]
+                if len(f):
+                    f = f.copy()
+                    f.insert(0, "_sha", item.pending.sha256)
+                    f.insert(0, "_month", pd.Timestamp(m))
+                    f.insert(0, "_centre", c)
+                    frames.append(f)
+            cols = []
+            for col in table.columns:
+                if col.kind == contract.CODE_LIST:
+                    cols.append(f"list_filter(list_transform(string_split(\"{col.name}\", ';'), "
+                                f"lambda x: trim(x)), lambda x: x <> '') AS \"{col.name}\"")
+                elif col.kind == contract.DATE:
+                    cols.append(f"CAST(\"{col.name}\" AS DATE)")
+                else:
+                    cols.append(f"\"{col.name}\"")
+            rows = pd.concat(frames, ignore_index=True) if frames else None
+            if rows is not None:
+                con.register("batch_rows", rows)
+            try:
+                select = (f"SELECT _centre, CAST(_month AS DATE), _sha, _row, {', '.join(cols)} FROM batch_rows"
+                          if rows is not None else f"SELECT * FROM core.{name} LIMIT 0")
+                for stmt in statements(sql("load/replace_batch", table=name, rows=select)):
+                    con.execute(stmt)
+            finally:
+                if rows is not None:
+                    con.unregister("batch_rows")
+    finally:
+        con.unregister("batch_keys")
