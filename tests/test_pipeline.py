@@ -276,8 +276,9 @@ def test_refresh_job_loads_the_whole_queue_in_one_run_and_quarantines_the_bad_on
         (meta,) = [m.metadata for m in result.asset_materializations_for_node("loaded_deliveries")
                    if m.asset_key == AssetKey("loaded_deliveries")]
         assert (meta["accepted"].value, meta["rejected"].value) == (3, 1)
-    assert audit(data_dir) == [("BAU_2017-01", "accepted"), ("BAU_2017-02", "rejected"),
-                               ("BAU_2017-03", "accepted"), ("VAL_2017-02", "accepted")]
+    assert sorted(a[:2] for a in audit(data_dir)) == [
+        ("BAU_2017-01", "accepted"), ("BAU_2017-02", "rejected"), ("BAU_2017-03", "accepted"),
+        ("VAL_2017-02", "accepted")]
     report = (data_dir / "quarantine" / "BAU_2017-02" / "REPORT.md").read_text(encoding="utf-8")
     assert "services.minutes.range" in report
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
