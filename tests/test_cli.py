@@ -36,7 +36,8 @@ def test_broken_reference_stops_the_run_naming_the_file(data_dir, capsys):
 
 
 def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, capsys):
-    """The UI's `refresh` job on one partition with nothing queued re-reads the accepted version."""
+    """The UI's `load_delivery` job on one partition with nothing queued re-reads the accepted version;
+    `publish` then makes it visible."""
     from dagster import DagsterInstance
 
     from sos_pipeline.definitions import build_definitions
@@ -44,7 +45,7 @@ def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, c
     writers.write_csv_cp1257(data_dir / "inbox", "VAL_2016-06", clean_tables("VAL", 2016, 6))
     assert cli.main(["refresh"]) == 0
     out = capsys.readouterr().out
-    assert "VAL_2016-06      loaded" in out and "accepted   1" in out
+    assert "VAL_2016-06      accepted" in out and "accepted   1" in out
     # The summary names the indicators just published and each project's figures against its
     # targets: VAL has EEA-2013-150's 50-family target, and no EEA activity in 2016.
     assert "values in reporting.indicator_values" in out
@@ -53,9 +54,11 @@ def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, c
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     before = con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall()
     con.close()
-    job = build_definitions(str(data_dir)).resolve_job_def("refresh")
+    defs = build_definitions(str(data_dir))
     with DagsterInstance.ephemeral() as instance:
-        assert job.execute_in_process(partition_key="VAL|2016-06", instance=instance).success
+        assert defs.resolve_job_def("load_delivery").execute_in_process(
+            partition_key="VAL|2016-06", instance=instance).success
+        assert defs.resolve_job_def("publish").execute_in_process(instance=instance).success
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall() == before
     assert con.execute("SELECT status, count(*) FROM audit.deliveries GROUP BY 1").fetchall() == \
