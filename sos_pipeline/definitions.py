@@ -14,6 +14,11 @@ from sos_pipeline.defs.partitions import delivery_partitions
 from sos_pipeline.defs.resources import Warehouse
 
 
+# Runs that write the warehouse: a Postgres-backed deployment limits them to one at a time by
+# this tag (docs/deployment.md); the writer lock guards the file whatever the deployment.
+WRITES = {"sos/writes": "warehouse"}
+
+
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     data_dir = str(data_dir or config.data_dir())
     ref = reference.load(Path(data_dir))  # strict: a bad file stops here
@@ -25,20 +30,20 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     funder_extract = extracts.build(extract_parts, warehouse)
     assets = [archived, staged, core, loaded, *reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
-        "intake", selection=[archived],
+        "intake", tags=WRITES, selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", selection=dg.AssetSelection.assets(archived, loaded, *reporting, warehouse),
+        "refresh", tags=WRITES, selection=dg.AssetSelection.assets(archived, loaded, *reporting, warehouse),
         description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
                     "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
                     "rebuild the indicators, publish. Then the `extracts` job rebuilds the funder extracts.")
     load_job = dg.define_asset_job(
-        "load_delivery", selection=dg.AssetSelection.assets(staged, core),
+        "load_delivery", tags=WRITES, selection=dg.AssetSelection.assets(staged, core),
         description="Load one centre-month (pick its partition): read and stage its next queued "
                     "delivery, or re-read the accepted one from the archive, validate it (blocking checks), "
                     "load it into core. Then run `publish`.")
     publish_job = dg.define_asset_job(
-        "publish", selection=[*reporting, warehouse],
+        "publish", tags=WRITES, selection=[*reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
                     "warehouse as warehouse.duckdb.")
     extracts_job = dg.define_asset_job(

@@ -31,6 +31,11 @@ def test_definitions_snapshot(data_dir):
     assert {k.to_user_string() for k in refresh.asset_layer.executable_asset_keys} >= {
         "archived_deliveries", "loaded_deliveries", "indicator_values", "warehouse"}
     assert refresh.partitions_def is None
+    # Writing runs carry the tag a shared deployment limits to one at a time (docs/deployment.md).
+    assert {j: repo.get_job(j).tags.get("sos/writes") for j in ("refresh", "load_delivery", "publish",
+                                                                "intake", "extracts")} == {
+        "refresh": "warehouse", "load_delivery": "warehouse", "publish": "warehouse", "intake": "warehouse",
+        "extracts": None}
     assert dg.AssetKey("indicator_values") in graph.get(dg.AssetKey("warehouse")).parent_keys
     publish = repo.get_job("publish")
     assert {k.to_user_string() for k in publish.asset_layer.executable_asset_keys} >= {
