@@ -71,6 +71,7 @@ def run_plain(source: Path) -> tuple[float, int]:
 
     script = (ROOT / "bench" / "plain.sql").read_text(encoding="utf-8").replace("{source}", str(source))
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     t = time.perf_counter()
     rows = 0
     for stmt in statements(script):
