@@ -3,7 +3,6 @@ written here independently of the module's own audit."""
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 
@@ -213,7 +212,7 @@ def test_randomized_tables_against_brute_force():
     """Hundreds of small tables full of small counts and zeros: no `<t` cell can be pinned to one
     value by the brute-force attacker, except where hiding every nonzero cell would not help
     either (the markers alone give it away); those must stay rare."""
-    started, inherent, checked = time.perf_counter(), 0, 0
+    inherent, checked = 0, 0
     for seed in range(500):
         rng = random.Random(seed)
         values, eqs = random_table(rng)
@@ -226,7 +225,6 @@ def test_randomized_tables_against_brute_force():
             inherent += 1
         checked += sum(s == "primary" for s in status.values())
     assert checked > 1500 and inherent < checked / 20, (checked, inherent)
-    assert time.perf_counter() - started < 15
 
 
 def test_deterministic_whatever_the_insertion_order():
@@ -243,7 +241,9 @@ def test_deterministic_whatever_the_insertion_order():
             assert got == expected and list(got) == list(expected)
 
 
-def test_fast_enough_for_a_large_extract():
+def test_a_large_extract_is_protected_in_one_pass():
+    """2,000 cells in 900 sums: every small count hidden as primary. (How long it takes is the
+    benchmark's business, never a test's: see the README's performance section.)"""
     rng = random.Random(1)
     values, eqs = {}, []
     for block in range(100):                   # 100 tables of 4 rows x 3 centres: 2,000 cells
@@ -253,9 +253,9 @@ def test_fast_enough_for_a_large_extract():
         values.update({(block, *k): x for k, x in v.items()})
         eqs += [Equation(tuple(((block, *k), c) for k, c in eq.terms)) for eq in e]
     assert len(values) == 2000 and len(eqs) == 900
-    started = time.perf_counter()
-    protect(values, set(values), eqs)
-    assert time.perf_counter() - started < 1.0
+    hidden = protect(values, set(values), eqs)
+    small = {k for k, v in values.items() if 0 < v < 5}
+    assert small and {k for k, why in hidden.items() if why == "primary"} == small
 
 
 def test_equations_must_hold():
