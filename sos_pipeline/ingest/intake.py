@@ -11,11 +11,13 @@ import json
 import os
 import re
 import shutil
+import stat
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sos_pipeline.config import Paths
+from sos_pipeline.config import ConfigError, Paths
 from sos_pipeline.findings import ERROR, Finding
 from sos_pipeline.reference import Reference
 
@@ -39,9 +41,37 @@ def partition_key(centre: str, month: dt.date) -> str:
 
 
 def safe_name(name: str) -> str:
-    """A name usable as one folder, whatever the inbox entry was called."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)[:80].lstrip(".")
+    """A name usable as one folder, whatever the inbox entry was called.
+
+    Never starts with '.' (hidden, or '..') nor '-' (a folder '-rf' is read as an option
+    by `rm *` in a shell).
+    """
+    cleaned = re.sub(r"[^A-Za-z0-9_.\-]", "_", name)[:80].lstrip(".-")
     return cleaned or "unnamed"
+
+
+FORMULA_START = ("=", "+", "-", "@")   # what a spreadsheet takes for the start of a formula
+_NUMBER = re.compile(r"[+-]?\d+([.,]\d+)?")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def defuse(text: str) -> str:
+    """Text as it may be stored: control characters (NUL, escape sequences ...) replaced by
+    U+FFFD, and a text a spreadsheet would take for a formula (=, +, -, @ first) made plain
+    text with a leading apostrophe, as the extract writer does. Numbers stay as they are."""
+    text = _CONTROL.sub("\ufffd", text)
+    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
+        text = "'" + text
+    return text
+
+
+def shown_name(name: str, limit: int = 100) -> str:
+    """A name from outside (inbox entry, file, sheet) as reports, the audit and the terminal
+    show it: one printable line, at most `limit` characters, never a formula."""
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    if len(name) > limit:
+        name = name[: limit - 1] + "…"
+    return defuse(name)
 
 
 @dataclass
@@ -76,15 +106,18 @@ class IntakeOutcome:
 
 
 def sha256_of(path: Path) -> str:
-    """sha256 of a workbook's bytes, or of a folder as the sorted list of its files' sha256."""
-    if path.is_file():
+    """sha256 of a workbook's bytes, or of a folder as the sorted list of its files' sha256.
+
+    Links and special files are not part of a delivery (see `links`): never followed or read.
+    """
+    if not path.is_symlink() and path.is_file():
         h = hashlib.sha256()
         with path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 h.update(chunk)
         return h.hexdigest()
-    lines = [f"{p.relative_to(path).as_posix()}\0{sha256_of(p)}\n"
-             for p in sorted(path.rglob("*")) if p.is_file()]
+    files = sorted(_files(path)) if path.is_dir() and not path.is_symlink() else []
+    lines = [f"{p.relative_to(path).as_posix()}\0{sha256_of(p)}\n" for p in files]
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -97,9 +130,16 @@ def parse_name(entry: Path) -> tuple[str, str | None, dt.date | None]:
 
 
 def check_name(entry: Path, ref: Reference) -> tuple[str, str | None, dt.date | None, Finding | None]:
+    """Name, centre and month of an inbox entry, and the finding that rejects it at intake:
+    its name, then what it is (no links: see `links`) and its size (see `size_problem`)."""
+    if entry.is_symlink():      # whatever it is called (it may point nowhere): never followed
+        name = entry.name[:-5] if entry.name.lower().endswith(".xlsx") else entry.name
+        return shown_name(name), None, None, links_problem(entry)
     stem, centre, month = parse_name(entry)
     if centre is None:
-        return stem, None, None, Finding(
+        # The name may hold anything (quotes, control characters, a formula): what is recorded
+        # and shown is a harmless rendering of it; the archive keeps the entry as it was named.
+        return shown_name(stem), None, None, Finding(
             "intake.malformed_name", ERROR, None, None,
             "The name is not <CENTRE>_<YYYY-MM> (e.g. BAU_2014-03), as a folder of CSV files or an "
             ".xlsx workbook. Rename it and drop it into the inbox again.", (), 1)
@@ -117,24 +157,145 @@ def check_name(entry: Path, ref: Reference) -> tuple[str, str | None, dt.date | 
             "intake.before_active", ERROR, None, None,
             f"{month:%Y-%m} is before {centre}'s first expected month "
             f"({ref.centres[centre].active_from:%Y-%m}, centres.yaml).", (), 1)
-    return stem, centre, month, None
+    return stem, centre, month, links_problem(entry) or size_problem(entry)
+
+
+# ---------------------------------------------------------------- what an entry is made of
+# A delivery is regular files (a workbook, or a folder of them). A symbolic link is never
+# followed: it could point anywhere on the machine (another delivery, a system file), and its
+# target would be archived and loaded as if the centre had sent it. Links are neither hashed
+# nor archived; a delivery holding one is rejected. Other special files (pipes, devices) are
+# left out the same way, so that nothing blocks on reading them.
+
+def links(entry: Path) -> list[str]:
+    """The symbolic links an inbox entry is or holds (paths relative to the inbox entry)."""
+    if entry.is_symlink():
+        return ["."]
+    if not entry.is_dir():
+        return []
+    return sorted(p.relative_to(entry).as_posix() for p in entry.rglob("*") if p.is_symlink())
+
+
+def links_problem(entry: Path) -> Finding | None:
+    found = links(entry)
+    if not found:
+        return None
+    what = (f"{shown_name(entry.name)} is a link to somewhere else, not the delivery itself"
+            if found == ["."] else
+            f"{shown_name(entry.name)} holds {len(found)} link(s) to files or folders elsewhere instead "
+            f"of the files themselves ({', '.join(shown_name(f, 40) for f in found[:5])}"
+            f"{' …' if len(found) > 5 else ''})")
+    return Finding("structure.unreadable", ERROR, None, None,
+                   f"{what}. Links are never followed, so nothing of it was read. Copy the files "
+                   "themselves into the inbox.", (), 1)
+
+
+def _files(entry: Path) -> list[Path]:
+    """The regular files of an entry: links and special files left out (see above)."""
+    if entry.is_symlink():
+        return []
+    if not entry.is_dir():
+        return [entry] if stat.S_ISREG(entry.lstat().st_mode) else []
+    return [p for p in entry.rglob("*") if stat.S_ISREG(p.lstat().st_mode)]
+
+
+def _not_regular(folder: str, names: list[str]) -> set[str]:
+    """copytree's `ignore`: links and special files are not copied (nor followed)."""
+    out = set()
+    for n in names:
+        mode = os.lstat(os.path.join(folder, n)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            out.add(n)
+    return out
+
+
+# ---------------------------------------------------------------- size
+# Real centre exports are tens of KB; a federation roll-up of 200,000 contacts is about
+# 16 MB of CSV and loads in about 650 MB of memory. Loading takes about 25 times a
+# delivery's size in memory, so a limit keeps one delivery from exhausting the machine.
+DEFAULT_MAX_DELIVERY_MB = 32
+UNPACKED_FACTOR = 4      # a workbook may unpack (unzip) to at most this many times the limit
+MB = 1 << 20
+
+
+def max_delivery_mb() -> float:
+    """SOS_MAX_DELIVERY_MB: the most a delivery may hold, in MB (default 32)."""
+    raw = os.environ.get("SOS_MAX_DELIVERY_MB", "").strip()
+    if not raw:
+        return DEFAULT_MAX_DELIVERY_MB
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ConfigError(f"SOS_MAX_DELIVERY_MB must be a number of megabytes greater than 0, "
+                          f"not {raw!r}.")
+    return value
+
+
+def _unpacked_size(workbook: Path) -> int | None:
+    """What a workbook (a zip file) unzips to, from its table of contents; None when it is no
+    zip file (the reader reports it as unreadable). The sizes listed are binding: Python's
+    zipfile stops at the listed size and fails on anything more."""
+    try:
+        with zipfile.ZipFile(workbook) as z:
+            return sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return None
+
+
+def size_problem(entry: Path) -> Finding | None:
+    """A delivery too big to be read safely, found from file sizes alone, before it is opened."""
+    limit = max_delivery_mb()
+    files = _files(entry)
+    size = sum(f.lstat().st_size for f in files)
+    name = shown_name(entry.name)
+    advice = ("Real exports are far smaller: check that the right file was exported. If the "
+              "delivery is genuine, the pipeline administrator can raise the limit "
+              "(SOS_MAX_DELIVERY_MB, see the coordinator's guide).")
+    if size > limit * MB:
+        return Finding("structure.unreadable", ERROR, None, None,
+                       f"{name} is {size / MB:.1f} MB, more than the {limit:g} MB a delivery may "
+                       f"hold (SOS_MAX_DELIVERY_MB), so it was not opened. {advice}", (), 1)
+    if files == [entry] and entry.suffix.lower() == ".xlsx":
+        unpacked = _unpacked_size(entry)
+        if unpacked is not None and unpacked > UNPACKED_FACTOR * limit * MB:
+            return Finding("structure.unreadable", ERROR, None, None,
+                           f"{name} unpacks to {unpacked / MB:.1f} MB, more than the "
+                           f"{UNPACKED_FACTOR * limit:g} MB a workbook may unpack to "
+                           f"({UNPACKED_FACTOR} times SOS_MAX_DELIVERY_MB), so it was not "
+                           f"opened. {advice}", (), 1)
+    return None
 
 
 def _copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".partial")
-    if tmp.exists():
-        shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
-    if src.is_dir():
-        shutil.copytree(src, tmp)
+    # One copy per archive folder (it is per sha256), so a fixed temporary name does: the
+    # entry's name plus a suffix could pass the file system's 255-byte limit on names.
+    tmp = dst.with_name(".partial")
+    if tmp.is_symlink() or tmp.exists():
+        shutil.rmtree(tmp) if tmp.is_dir() and not tmp.is_symlink() else tmp.unlink()
+    if src.is_symlink() or not (src.is_dir() or src.is_file()):
+        tmp.mkdir()                 # a link or special file: nothing of it is copied (see `links`)
+    elif src.is_dir():
+        shutil.copytree(src, tmp, ignore=_not_regular)
     else:
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
 
 
+def _archive_name(name: str) -> str:
+    """The entry's name, or when it is malformed (it may hold control characters, 255 bytes,
+    ...) a harmless one with the same suffix; received.json keeps the name it came with."""
+    if safe_name(name) == name:
+        return name
+    suffix = name[-5:] if name.lower().endswith(".xlsx") else ""
+    return safe_name(name[: len(name) - len(suffix)]) + suffix
+
+
 def archive(paths: Paths, entry: Path, stem: str, sha: str, received: dt.datetime) -> Path:
     """Copy the delivery byte for byte to archive/<name>/<sha256>/ (once per content)."""
     folder = paths.archive / safe_name(stem) / sha
-    target = folder / entry.name
+    target = folder / _archive_name(entry.name)
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         _copy(entry, target)
@@ -147,7 +308,7 @@ def archive(paths: Paths, entry: Path, stem: str, sha: str, received: dt.datetim
 
 
 def remove_from_inbox(entry: Path) -> None:
-    if entry.is_dir():
+    if entry.is_dir() and not entry.is_symlink():     # a link goes, never what it points to
         shutil.rmtree(entry)
     else:
         entry.unlink()
@@ -179,7 +340,7 @@ def inbox_entries(paths: Paths) -> list[Path]:
     """Deliveries in the inbox, oldest first (then by name): the order they are taken in."""
     entries = [e for e in paths.inbox.iterdir()
                if not e.name.startswith(".") and not e.name.endswith(".partial")]
-    return sorted(entries, key=lambda e: (e.stat().st_mtime_ns, e.name))
+    return sorted(entries, key=lambda e: (e.lstat().st_mtime_ns, e.name))
 
 
 def delivery_form(entry: Path) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 from sos_pipeline import contract
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import privacy
+from sos_pipeline.ingest.intake import defuse, shown_name
 from sos_pipeline.ingest.pseudonym import pseudonym
 
 csv.field_size_limit(1 << 24)
@@ -98,7 +99,7 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
     tables: dict[str, RawTable] = {}
     try:
         for ws in wb.worksheets:
-            name = ws.title.strip().lower()
+            name = shown_name(ws.title.strip().lower())   # sheet names appear in findings
             headers: list[str] = []
             rows: list[tuple[int, list]] = []
             for r, values in enumerate(ws.iter_rows(values_only=True), 1):
@@ -111,7 +112,7 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
                     continue
                 rows.append((r, cells))
             if headers or name in contract.TABLES:
-                tables[name] = RawTable(name, f"{path.name}, sheet {ws.title}", headers, rows)
+                tables[name] = RawTable(name, f"{path.name}, sheet {shown_name(ws.title)}", headers, rows)
     except Exception as exc:  # a corrupt sheet inside a valid zip
         return {}, [Finding("structure.unreadable", ERROR, None, None,
                             f"{path.name} could not be read ({type(exc).__name__}). Save it again as .xlsx.",
@@ -201,8 +202,8 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
                     values.append(to_number(v))
                 elif col.kind == contract.REF:
                     values.append(pseudonym(key, centre, text))
-                else:
-                    values.append(text)
+                else:   # free text and codes: no control characters, never a formula
+                    values.append(defuse(text))
             except (ValueError, OverflowError):
                 values.append(None)
                 bad.append(source_row)
@@ -230,25 +231,37 @@ def empty_frame(table: contract.Table) -> pd.DataFrame:
 
 def read_raw(path: Path) -> tuple[dict[str, RawTable], str, list[Finding]]:
     """Read the files of a delivery (folder of CSVs or .xlsx) into raw tables."""
+    if path.is_symlink():   # intake never queues one; links are never followed
+        return {}, "unknown", [Finding("structure.unreadable", ERROR, None, None,
+                                       f"{path.name} is a link, not a file: links are never followed.",
+                                       (), 1)]
     if path.is_dir():
         tables: dict[str, RawTable] = {}
         findings: list[Finding] = []
         encodings = set()
         for f in sorted(path.iterdir()):
-            if f.name.startswith(".") or not f.is_file():
+            if f.name.startswith("."):
                 continue
-            name = f.stem.strip().lower()
+            shown = shown_name(f.name)       # file names appear in findings
+            name = shown_name(f.stem.strip().lower())
+            if f.is_symlink():
+                findings.append(Finding("structure.unreadable", ERROR, name, None,
+                                        f"{shown} is a link, not a file: links are never followed.",
+                                        (), 1))
+                continue
+            if not f.is_file():
+                continue
             if f.suffix.lower() != ".csv":
                 findings.append(Finding("structure.unknown_table", WARNING, None, None,
-                                        f"{f.name} is not a .csv file and was ignored.", (), 1))
+                                        f"{shown} is not a .csv file and was ignored.", (), 1))
                 continue
             try:
                 data = f.read_bytes()
             except OSError as exc:
                 findings.append(Finding("structure.unreadable", ERROR, name, None,
-                                        f"{f.name} cannot be read ({exc.strerror}).", (), 1))
+                                        f"{shown} cannot be read ({exc.strerror}).", (), 1))
                 continue
-            text, enc, fs = decode(data, f.name, name)
+            text, enc, fs = decode(data, shown, name)
             findings += fs
             if text is None:
                 continue
@@ -256,7 +269,7 @@ def read_raw(path: Path) -> tuple[dict[str, RawTable], str, list[Finding]]:
             if name in tables:
                 findings.append(Finding("structure.duplicate_table", ERROR, name, None,
                                         f"Table {name} is given twice (check file names).", (), 1))
-            tables[name] = parse_csv(text, name, f.name)
+            tables[name] = parse_csv(text, name, shown)
         form = "csv-cp1257" if "cp1257" in encodings else "csv-utf8"
         return tables, form, findings
     if path.suffix.lower() == ".xlsx":
@@ -291,8 +304,12 @@ def check_structure(raw: dict[str, RawTable]) -> list[Finding]:
                                             (1,), 1))
                 continue
             if low in seen:
-                findings.append(Finding("structure.duplicate_column", ERROR, name, low,
-                                        f"Column '{low}' appears twice in {t.source}.", (1,), 1))
+                if low in table.column_names:
+                    col, what = low, f"Column '{low}' appears twice in {t.source}."
+                else:   # a header the contract does not name is not repeated (it may be anything)
+                    col, what = f"column {i + 1}", (f"Column {i + 1} of {t.source} has the same "
+                                                    "header as an earlier column.")
+                findings.append(Finding("structure.duplicate_column", ERROR, name, col, what, (1,), 1))
             seen[low] = i
             if low not in table.column_names and not privacy.is_pii_header(h):
                 findings.append(Finding("structure.unknown_column", WARNING, name, f"column {i + 1}",
@@ -312,7 +329,9 @@ def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
     # The privacy gate: every header and every cell of every sheet, contract or not.
     for name, t in raw.items():
         findings += privacy.scan_headers(name, t.headers)
-        findings += privacy.scan_cells(name, t.headers,
+        # a hit names its column by header: a header that is no plain name is named by number
+        headers = [h if shown_name(h, 64) == h else "" for h in t.headers]
+        findings += privacy.scan_cells(name, headers,
                                        ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
     if any(f.severity == ERROR for f in findings):
         out.findings = findings
