@@ -36,6 +36,9 @@ def publish(paths: Paths) -> dict:
                 "WHERE schema_name IN ('core', 'audit', 'reporting') ORDER BY 1").fetchall())
         finally:
             con.close()
+        # A copy left by a publish that was killed (we hold the lock: nobody else is copying).
+        for stale in paths.published.parent.glob(f".{paths.published.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
         tmp = paths.published.with_name(f".{paths.published.name}.{os.getpid()}.tmp")
         with open(paths.working_db, "rb") as src, open(tmp, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 22)
