@@ -139,7 +139,7 @@ def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str]
             "sos/trigger": "cli", "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1]})
     if not r.success:
-        failed.append(f"extracts (run {r.run_id})")
+        failed.append(f"extracts (run {r.run_id}){_failure_text(r)}")
         return ""
     mats = r.asset_materializations_for_node("funder_extract")
     m = {k: v.value for k, v in mats[0].metadata.items()} if mats else {}

@@ -549,7 +549,6 @@ def _freeze_while_holding_the_lock(proc: Proc, inst: Install, timeout: float = P
 
 
 @pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
-@pytest.mark.skip(reason="unfinished: the CLI did not report waiting in time; see issue 5 note")
 def test_cli_refresh_while_the_nightly_schedule_run_writes(world, reference):
     """The nightly schedule's run (the runs the schedule requests, executed one after the other in
     another process, as the run queue would) is held, frozen, while it holds the writer lock in

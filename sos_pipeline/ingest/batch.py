@@ -42,7 +42,7 @@ from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings
 from sos_pipeline.ingest.reader import Delivery, read_delivery
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
-from sos_pipeline.warehouse.db import connect, sql, statements, transaction
+from sos_pipeline.warehouse.db import connect, sql, statements, transaction, writer_lock
 
 # A chunk holds deliveries until this many rows are read (memory stays bounded; GX's fixed
 # cost is shared by the whole chunk).
@@ -103,6 +103,12 @@ def load_queue(paths: Paths, ref: Reference, key: bytes | None = None, log=None,
     key = key or config.pseudonym_key()
     chunk_rows = chunk_rows or int(os.environ.get("SOS_CHUNK_ROWS", DEFAULT_CHUNK_ROWS))
     result = QueueResult()
+    with writer_lock(paths):        # the queue is this run's alone until it is settled
+        _load(paths, ref, key, log, chunk_rows, result)
+    return result
+
+
+def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result: QueueResult) -> None:
     queue = intake.pending_list(paths)
     while queue:
         t = time.perf_counter()
@@ -119,7 +125,6 @@ def load_queue(paths: Paths, ref: Reference, key: bytes | None = None, log=None,
         if log:
             log(f"chunk {result.chunks}: {len(chunk)} deliveries, {rows:,} rows read")
         _settle_chunk(paths, ref, chunk, result, log)
-    return result
 
 
 def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult, log) -> None:
@@ -245,7 +250,7 @@ def _audit_rejected(con, item: Item) -> None:
     received = dt.datetime.fromisoformat(p.received_at)
     recorded = con.execute(  # idempotent if a killed run is repeated
         "SELECT count(*) FROM audit.deliveries WHERE delivery = ? AND sha256 = ? AND received_at = ? "
-        "AND status = 'rejected'", [p.delivery, p.sha256, received]).fetchone()[0]
+        "AND status = 'rejected'", [p.delivery, p.sha256, received]).fetchall()[0][0]
     if not recorded:
         _audit(con, delivery=p.delivery, centre=p.centre, month=p.month_date, received_at=received,
                sha=p.sha256, status="rejected", reason=item.reason, form=item.delivery.form,

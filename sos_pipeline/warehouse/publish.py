@@ -40,13 +40,17 @@ def publish(paths: Paths) -> dict:
         for stale in paths.published.parent.glob(f".{paths.published.name}.*.tmp"):
             stale.unlink(missing_ok=True)
         tmp = paths.published.with_name(f".{paths.published.name}.{os.getpid()}.tmp")
-        with open(paths.working_db, "rb") as src, open(tmp, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 22)
-            dst.flush()
-            os.fsync(dst.fileno())
-        # Check the copy opens before it replaces anything.
-        duckdb.connect(str(tmp), read_only=True).close()
-        pause_point("publish")
-        os.replace(tmp, paths.published)
+        try:
+            with open(paths.working_db, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 22)
+                dst.flush()
+                os.fsync(dst.fileno())
+            # Check the copy opens before it replaces anything.
+            duckdb.connect(str(tmp), read_only=True).close()
+            pause_point("publish")
+            os.replace(tmp, paths.published)
+        except BaseException:       # e.g. the disk is full: do not leave half a copy filling it
+            tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(paths.published.parent)
     return {"path": str(paths.published), "bytes": paths.published.stat().st_size, "tables": counts}
