@@ -38,7 +38,7 @@ from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import intake
-from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings
+from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings, typed_columns
 from sos_pipeline.ingest.reader import Delivery, read_delivery
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
@@ -284,7 +284,7 @@ def _replace_core(con, accepted: list[Item]) -> None:
     keys = pd.DataFrame({"centre": [c for c, _ in last], "month": [m for _, m in last]})
     con.register("batch_keys", keys)
     try:
-        for name, table in contract.TABLES.items():
+        for name in contract.TABLES:
             frames = []
             for (c, m), item in last.items():
                 f = item.delivery.tables[name]
@@ -294,20 +294,11 @@ def _replace_core(con, accepted: list[Item]) -> None:
                     f.insert(0, "_month", pd.Timestamp(m))
                     f.insert(0, "_centre", c)
                     frames.append(f)
-            cols = []
-            for col in table.columns:
-                if col.kind == contract.CODE_LIST:
-                    cols.append(f"list_filter(list_transform(string_split(\"{col.name}\", ';'), "
-                                f"lambda x: trim(x)), lambda x: x <> '') AS \"{col.name}\"")
-                elif col.kind == contract.DATE:
-                    cols.append(f"CAST(\"{col.name}\" AS DATE)")
-                else:
-                    cols.append(f"\"{col.name}\"")
             rows = pd.concat(frames, ignore_index=True) if frames else None
             if rows is not None:
                 con.register("batch_rows", rows)
             try:
-                select = (f"SELECT _centre, CAST(_month AS DATE), _sha, _row, {', '.join(cols)} FROM batch_rows"
+                select = (f"SELECT _centre, CAST(_month AS DATE), _sha, _row, {typed_columns(name)} FROM batch_rows"
                           if rows is not None else f"SELECT * FROM core.{name} LIMIT 0")
                 for stmt in statements(sql("load/replace_batch", table=name, rows=select)):
                     con.execute(stmt)

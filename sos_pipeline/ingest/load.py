@@ -158,10 +158,10 @@ def stage(paths: Paths, ref: Reference, partition: str, key: bytes | None = None
     return staged
 
 
-def _insert_staging(con, name: str, frame: pd.DataFrame, centre: str, month: dt.date, sha: str):
-    table = contract.TABLES[name]
+def typed_columns(name: str) -> str:
+    """SELECT list turning a parsed frame's contract columns into the core/staging types."""
     cols = []
-    for c in table.columns:
+    for c in contract.TABLES[name].columns:
         if c.kind == contract.CODE_LIST:
             cols.append(f"list_filter(list_transform(string_split(\"{c.name}\", ';'), lambda x: trim(x)), "
                         f"lambda x: x <> '') AS \"{c.name}\"")
@@ -169,9 +169,13 @@ def _insert_staging(con, name: str, frame: pd.DataFrame, centre: str, month: dt.
             cols.append(f"CAST(\"{c.name}\" AS DATE)")
         else:
             cols.append(f"\"{c.name}\"")
+    return ", ".join(cols)
+
+
+def _insert_staging(con, name: str, frame: pd.DataFrame, centre: str, month: dt.date, sha: str):
     con.register("_frame", frame)
     try:
-        con.execute(f"INSERT INTO staging.{name} SELECT ?, ?, ?, _row, {', '.join(cols)} FROM _frame",
+        con.execute(f"INSERT INTO staging.{name} SELECT ?, ?, ?, _row, {typed_columns(name)} FROM _frame",
                     [centre, month, sha])
     finally:
         con.unregister("_frame")
