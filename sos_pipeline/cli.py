@@ -116,10 +116,8 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
 
 def _failure_text(result) -> str:
     """': <what went wrong>' for a failed run, in the coordinator's words where we can."""
-    try:
-        from sos_pipeline.failures import run_failure_text
-    except ImportError:
-        return ""
+    from sos_pipeline.failures import run_failure_text
+
     text = run_failure_text(result)
     return f": {text}" if text else ""
 

@@ -12,6 +12,14 @@ from sos_pipeline.defs.resources import Warehouse
 SUITES = ("structure_and_privacy", *contract.TABLES, "cross_table")
 
 
+def _warn_demo_key(context) -> None:
+    from sos_pipeline import config
+
+    if config.using_demo_key():
+        context.log.warning("SOS_PSEUDONYM_KEY is not set: pseudonyms use the DEMO key and are "
+                            "not secret. Set SOS_PSEUDONYM_KEY before loading real data.")
+
+
 def _outcome_table(rows: list[dict]) -> dg.MetadataValue:
     lines = ["| delivery | status | reason |", "|---|---|---|"]
     lines += [f"| {r['delivery']} | {r['status']} | {r['reason'] or ''} |" for r in rows]
@@ -49,9 +57,7 @@ def build(partitions: dg.PartitionsDefinition):
         from sos_pipeline import config
         from sos_pipeline.ingest.load import stage
 
-        if config.using_demo_key():
-            context.log.warning("SOS_PSEUDONYM_KEY is not set: pseudonyms use the DEMO key and are "
-                                "not secret. Set SOS_PSEUDONYM_KEY before loading real data.")
+        _warn_demo_key(context)
         staged = stage(warehouse.paths(), warehouse.reference(), context.partition_key)
         if staged is None:
             raise dg.Failure(f"No delivery for {context.partition_key}: nothing queued in the inbox "
@@ -131,12 +137,9 @@ def build(partitions: dg.PartitionsDefinition):
                           "(sos_pipeline/ingest/batch.py); each loaded centre-month shows as a "
                           "materialisation of core_delivery.")
     def loaded_deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        from sos_pipeline import config
         from sos_pipeline.ingest.batch import load_queue
 
-        if config.using_demo_key():
-            context.log.warning("SOS_PSEUDONYM_KEY is not set: pseudonyms use the DEMO key and are "
-                                "not secret. Set SOS_PSEUDONYM_KEY before loading real data.")
+        _warn_demo_key(context)
         result = load_queue(warehouse.paths(), warehouse.reference(), log=context.log.info)
         for o in result.outcomes:
             if o.status == "accepted":
