@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from sos_pipeline import config
+from sos_pipeline import config, permissions
 
 
 def _dagster_home() -> None:
@@ -30,6 +30,7 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     """Take the inbox, load every queued delivery, publish. Returns the exit code."""
     if data_dir is not None:
         os.environ["SOS_DATA_DIR"] = str(data_dir)
+    permissions.check()     # owner-only files from here on; a bad SOS_SHARE_GROUP stops here
     _dagster_home()
     import duckdb
     from dagster import DagsterInstance
@@ -133,6 +134,8 @@ def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str]
                                    run_config=run_config, tags={"sos/trigger": "cli"})
     else:
         keys = keys or job.partitions_def.get_partition_keys()
+        if not keys:
+            return "\nFunder extracts: none (the project register lists no project)."
         r = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, tags={
             "sos/trigger": "cli", "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1]})
@@ -148,6 +151,7 @@ def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str]
 
 def report(project: str, period: str, final: bool = False) -> int:
     """(Re)build one extract from the published warehouse; --final marks it sent."""
+    permissions.check()
     _dagster_home()
     from dagster import DagsterInstance
 

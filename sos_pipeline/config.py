@@ -43,8 +43,14 @@ class Paths:
     def lock(self) -> Path: return self.work / "writer.lock"
 
     def ensure(self) -> "Paths":
+        """The folders exist, readable by their owner only (sos_pipeline/permissions.py): this
+        process creates 0600 files and 0700 folders from here on; SOS_SHARE_GROUP is checked."""
+        from sos_pipeline import permissions
+
+        permissions.check()
         for p in (self.inbox, self.archive, self.quarantine, self.reports, self.pending):
             p.mkdir(parents=True, exist_ok=True)
+        permissions.secure_data_folder(self)
         return self
 
 

@@ -1,4 +1,4 @@
-"""The centre export contract (../shared/spec/exports.md) as data.
+"""The centre export contract (exports.md of the product's specification) as data.
 
 Everything that reads, checks, generates or documents deliveries takes the
 tables, columns and code lists from here, so the contract lives in one place.

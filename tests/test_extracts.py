@@ -38,6 +38,11 @@ def read_csv(path: Path) -> list[dict]:
     return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"))))
 
 
+def figure(path: Path, item_en: str) -> str:
+    """A key figure of an extract's summary.csv (section `figures`), by its English name."""
+    return next(r["value"] for r in read_csv(path) if (r["section"], r["item_en"]) == ("figures", item_en))
+
+
 def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -56,8 +61,12 @@ def test_every_expected_extract_is_built(sample):
     data, con, ref = sample
     periods = all_periods(ref)
     assert len(periods) > 30
+    # every reporting period is in the warehouse; an extract exists once its period has begun
+    # by the end of the last month of data (the ALL scope's last month)
     with_data = {(p, label) for p, label in con.execute(
-        "SELECT project, period FROM reporting.periods WHERE project IS NOT NULL").fetchall()}
+        "SELECT project, period FROM reporting.periods WHERE project IS NOT NULL AND period_start <= "
+        "(SELECT max(period_end) FROM reporting.periods WHERE project IS NULL AND period_type = 'month')"
+    ).fetchall()}
     for key, ep in periods.items():
         folder = data / "reports" / ep.project / ep.label
         if (ep.project, ep.label) not in with_data:
@@ -290,7 +299,10 @@ def test_final_extract_is_never_overwritten_and_a_restatement_lists_changes(fund
     data = fund
     assert cli.refresh(quiet=True) == 0
     p1 = data / "reports" / "FUND" / "P1"
-    assert read_csv(p1 / "summary.csv")[11]["value"] == "7"           # families served in P1
+    assert figure(p1 / "summary.csv", "Families served") == "7"      # families served in P1
+    # P1 (Q1) is in progress: data up to the end of February
+    assert {r["item_en"]: r["value"] for r in read_csv(p1 / "summary.csv")}[
+        "Data up to (period in progress)"] == "2021-02-28"
     assert not (data / "reports" / "FUND" / "P2").exists()            # April .. June: no data yet
     assert cli.report("FUND", "P1", final=True) == 0
     out = capsys.readouterr().out
@@ -328,7 +340,7 @@ def test_final_extract_is_never_overwritten_and_a_restatement_lists_changes(fund
     wb = openpyxl.load_workbook(v2 / "report.xlsx")
     assert "Izmaiņas - Changes" in wb.sheetnames
     # PTD was never final: rewritten in place, no v2
-    assert read_csv(data / "reports" / "FUND" / "PTD" / "summary.csv")[11]["value"] == "9"
+    assert figure(data / "reports" / "FUND" / "PTD" / "summary.csv", "Families served") == "9"
     assert not (data / "reports" / "FUND" / "PTD" / "v2").exists()
 
     # The restatement is sent too: final; v1 still untouched.

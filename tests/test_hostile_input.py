@@ -578,15 +578,16 @@ def test_hostile_text_loads_made_harmless(hostile):
     assert "csi\ufffd31mnel\ufffddel\ufffd m04" in ids["04"]
     assert territories == {LONG, QUOTES, "'=1+1"}            # a long text is kept whole
     assert "'" + HYPERLINK in titles
-    # the unknown file and sheet (named like formulas) are warned about under harmless names
+    # the unknown file and sheet (named like formulas) are warned about by position: a name
+    # from outside is never repeated
     con = hostile.db()
     warned = con.execute("SELECT delivery, table_name, message FROM audit.findings "
                          "WHERE rule = 'structure.unknown_table' ORDER BY delivery").fetchall()
     con.close()
-    assert [(d, m.split(" is not")[0]) for d, _, m in warned] == [
-        ("BAU_2016-03", "'=HYPERLINK(\"evil.example\",\"x\").csv"),
-        ("BAU_2016-04", "BAU_2016-04.xlsx, sheet '=HYPERLINK(\"e\",\"x\")")]
-    assert all(t.startswith("'=hyperlink") for _, t, _ in warned)
+    assert [(d, t, m.split(" is not")[0]) for d, t, m in warned] == [
+        ("BAU_2016-03", None, "The 1st entry of the folder (sorted by name)"),
+        ("BAU_2016-04", None, "The 10th sheet of the workbook")]
+    assert not any("HYPERLINK" in m.upper() for _, _, m in warned)
     assert all(re.fullmatch(r"[0-9a-f]{32}", r) for r in refs)  # refs are pseudonyms
 
 
@@ -677,10 +678,11 @@ def test_no_extract_cell_starts_a_formula(hostile):
            if isinstance(v, str) and (formula_like(v) or CONTROL.search(v))]
     assert bad == []
     # the warnings of the hostile CSV delivery (an unknown file, an unknown column) are in the
-    # extracts' data quality sheet, named harmlessly
+    # extracts' data quality sheet by rule, table, column and count: never a name or a message
     quality = "\n".join(v for f, v in cells if f.name == "data_quality.csv")
-    assert "structure.unknown_table: '=HYPERLINK" in quality
-    assert "structure.unknown_column" in quality
+    assert "structure.unknown_table (delivery: 1 rows)" in quality
+    assert "structure.unknown_column (services/column 10" in quality
+    assert "HYPERLINK" not in quality.upper()
 
 
 # ---------------------------------------------------------------- 6. large inputs

@@ -43,7 +43,7 @@ def test_cell_scan_does_not_flag_ids_dates_and_invalid_codes(text):
 
 
 def test_scan_reports_place_never_value():
-    findings = privacy.scan_cells("families", ["territory", "notes"],
+    findings = privacy.scan_cells("families", "families.csv", ["territory", ""],
                                   [(2, ["Bauska", "ok"]), (3, ["121282-11210", "x"]), (5, ["a@b.lv", ""])])
     assert {(f.rule, f.column, f.rows) for f in findings} == {
         ("privacy.personal_code", "territory", (3,)), ("privacy.email", "territory", (5,))}

@@ -60,6 +60,7 @@ def build(jobs, extract_keys: list[str]):
         day = context.scheduled_execution_time.strftime("%Y%m%d")
         requests = refresh_requests(paths, day, extract_keys)
         return requests or [dg.RunRequest(job_name="refresh", run_key=f"nightly-refresh-{day}"),
-                            all_extracts(list(extract_keys), f"nightly-extracts-{day}")]
+                            *([all_extracts(list(extract_keys), f"nightly-extracts-{day}")]
+                              if extract_keys else [])]
 
     return inbox_sensor, nightly_refresh

@@ -23,7 +23,7 @@ class NoWarehouse(RuntimeError):
 def reports_lock(paths: Paths, wait_seconds: float = 600):
     """One process writes reports/ at a time (a refresh and `sos-pipeline report` may overlap)."""
     paths.work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.work / "reports.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(paths.work / "reports.lock", os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait_seconds
     try:
         while True:
@@ -72,3 +72,7 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
                 yield out
         finally:
             con.close()
+        # Every folder and file under reports/, new or left unchanged: the share group's modes
+        # when SOS_SHARE_GROUP is set, the owner's only when not (sos_pipeline/permissions.py).
+        from sos_pipeline import permissions
+        permissions.secure_reports(paths.reports)

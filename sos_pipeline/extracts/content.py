@@ -92,14 +92,18 @@ def _breakdown_key(b: str | None) -> str | None:
 
 
 def equations(values: dict, centres: list[str], months: dict[str, list[str]],
-              over_time: list[tuple[str, list[str]]] = ()) -> list[suppress.Equation]:
+              over_time: list[tuple[str, list[str]]] = (),
+              spans: dict[str, int] | None = None) -> list[suppress.Equation]:
     """The sums a reader could exploit, kept only where they hold exactly:
     a total over centres equals the sum of the centres (families of different centres are
     different families), a headline equals the sum of a breakdown's values (when the breakdown
     splits the families), a monthly average times its months equals the sum of the months
     (for periods made of whole months: months[period] lists them), and a period equals the sum
     of the periods it is made of (over_time: PTD-P3 = PTD-P2 + P3, PTD = P1 + ... + Pn, PTD =
-    the years: true of sums such as contacts or people trained, not of distinct counts)."""
+    the years: true of sums such as contacts or people trained, not of distinct counts).
+    spans[period]: the calendar months of a whole-month period; a monthly average may divide by
+    more months than months[period] lists while the period is in progress (its months after
+    the last month of data have no rows yet, and count 0)."""
     eqs = []
     cells = {}
     for (ind, bd, centre, period) in values:
@@ -127,7 +131,7 @@ def equations(values: dict, centres: list[str], months: dict[str, list[str]],
             continue
         parts = [(i.removesuffix("_monthly_avg"), None, centre, m) for m in months[period]]
         if all(p in values for p in parts):
-            for n in range(1, len(parts) + 1):
+            for n in range(1, max(len(parts), (spans or {}).get(period, 0)) + 1):
                 eqs.append(suppress.total_of((i, bd, centre, period), parts, weight=n))
     return [e for e in eqs if suppress.holds(e, values)]
 
@@ -142,7 +146,8 @@ class ProjectCells:
     threshold: int
     rows: dict            # period label -> [(indicator, breakdown)] shown in "by centre"
     months: list          # [(label, first day)] of the project's months
-    targets: list[dict]   # target progress, every PTD period
+    targets: list[dict]   # target progress, every PTD period whose reporting period has begun
+    data_end: dt.date | None = None   # the last day of the last month of data (None: no data)
 
     def show(self, key):
         s = self.status.get(key)
@@ -152,6 +157,13 @@ class ProjectCells:
             return Hidden("x")
         v = self.values.get(key, 0.0)
         return int(v) if float(v).is_integer() else v
+
+
+def data_end(con) -> dt.date | None:
+    """The last day of the last month of data: the ALL scope's calendar months run to it
+    (indicators.md), while reporting periods exist whatever the data."""
+    return con.execute("SELECT max(period_end) FROM reporting.periods "
+                       "WHERE project IS NULL AND period_type = 'month'").fetchone()[0]
 
 
 def project_cells(con, project: reference.Project, labels: list[str]) -> ProjectCells:
@@ -177,13 +189,14 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
     keys |= {(r["indicator"], r["breakdown"], r["centre"], r["period"]) for r in targets}
     values = {k: exact.get(k, 0.0) for k in keys}
     sensitive = {k for k in values if k[0] in cat and cat[k[0]].unit in PEOPLE_UNITS}
-    whole = {}
+    whole, spans = {}, {}
     for label in labels:
         if label in periods:
             _, s, e = periods[label]
             inside = [m for m, ms in months if s <= ms <= e]
             if s.day == 1 and inside and (e + dt.timedelta(days=1)).day == 1:
                 whole[label] = inside
+                spans[label] = (e.year - s.year) * 12 + e.month - s.month + 1
     from sos_pipeline.extracts.periods import reporting_periods
     n = len(reporting_periods(project))
     over_time = [(f"PTD-P{k}" if k < n else "PTD", [f"PTD-P{k - 1}", f"P{k}"] if k > 1 else [f"P{k}"])
@@ -191,12 +204,13 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
     over_time += [(f"PTD-P{n}", [f"PTD-P{n - 1}", f"P{n}"] if n > 1 else [f"P{n}"]),
                   ("PTD", [f"P{k}" for k in range(1, n + 1)]),
                   ("PTD", [p for p in labels if p.isdigit()])]
-    eqs = equations(values, codes, whole, [(t, ps) for t, ps in over_time if ps])
+    eqs = equations(values, codes, whole, [(t, ps) for t, ps in over_time if ps], spans)
     # Hide the actuals that targets are measured against only when nothing else will do.
     keep = {(r["indicator"], r["breakdown"], r["centre"], p) for r in targets
             for p in (r["period"], "PTD" if r["period"] == "PTD" else r["period"].removeprefix("PTD-"))}
     status = suppress.protect(values, sensitive, eqs, project.suppression_threshold, keep=keep)
-    return ProjectCells(values, status, project.suppression_threshold, rows, months, targets)
+    return ProjectCells(values, status, project.suppression_threshold, rows, months, targets,
+                        data_end(con))
 
 
 def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCells | None = None) -> Extract:
@@ -213,8 +227,13 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
         cells = project_cells(con, project, [p.label for p in extract_periods(project)])
     months = [m for m, start in cells.months if start <= ep.end and start >= ep.start.replace(day=1)]
     month_start = dict(cells.months)
-    has_data = con.execute("SELECT count(*) FROM reporting.periods WHERE project = ? AND period = ?",
-                           [ep.project, ep.label]).fetchone()[0] > 0
+    # Every reporting period is in the warehouse from the first refresh (0 until it begins); an
+    # extract has data once its period has begun by the last day of data. One still in progress
+    # shows its figures so far and says up to which day.
+    has_data = (cells.data_end is not None and ep.start <= cells.data_end
+                and con.execute("SELECT count(*) FROM reporting.periods WHERE project = ? AND period = ?",
+                                [ep.project, ep.label]).fetchone()[0] > 0)
+    in_progress = has_data and ep.end > cells.data_end
     target_rows = [r for r in cells.targets if (r["period"].startswith("PTD-P") and r["period_end"] <= ep.end)
                    or (r["period"] == "PTD" and ep.progress == "PTD")]
     shown_rows = cells.rows.get(ep.label, [])
@@ -236,6 +255,8 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
             ("Centri", "Centres", ", ".join(f"{c.code} ({c.name_lv})" for c in centres)),
             ("Periods", "Period", ep.label), ("Perioda sākums", "Period start", ep.start),
             ("Perioda beigas", "Period end", ep.end),
+            *([("Dati līdz (periods vēl turpinās)", "Data up to (period in progress)", cells.data_end)]
+              if in_progress else []),
             ("Projekta laiks", "Project window", f"{project.start:%Y-%m-%d} – {project.end:%Y-%m-%d}"),
             ("Mazo skaitļu slieksnis", "Small-cell threshold", t)]
     summary.rows += [["project", lv, en, v, None, None] for lv, en, v in info]
@@ -329,7 +350,8 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
                              "Nav pieņemtas piegādes / no accepted delivery"])
     for w in warnings:
         quality.rows.append(["warning", w["centre"], w["month"], w["delivery"], "",
-                             f"{w['rule']}: {w['message']} ({w['row_count']} rows)"])
+                             f"{w['rule']} ({'/'.join(x for x in (w['table_name'], w['column_name']) if x) or 'delivery'}: "
+                             f"{w['row_count']} rows)"])
     if not (deliveries or missing or warnings):
         quality.rows.append(["none", "", None, "", "", "Nav datu šim periodam / no data for this period"])
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from sos_pipeline import config
+from sos_pipeline import config, permissions
 from sos_pipeline.extracts import charts as charts_mod
 from sos_pipeline.extracts import render
 from sos_pipeline.extracts.content import Column, Extract, Sheet
@@ -198,6 +198,7 @@ def _write_files(target: Path, files: dict[str, bytes]) -> None:
             fh.write(files[name])
             fh.flush()
             os.fsync(fh.fileno())
+        permissions.for_readers(tmp)        # the share group's mode before it is in place
         os.replace(tmp, target / name)
         if name == "report.xlsx":
             pause_point("extracts")

@@ -86,8 +86,8 @@ def indicator_catalogue() -> str:
 
     lines = ["# Indicator catalogue", "",
              "Generated from `sos_pipeline/indicators/catalogue.yaml` (`python -m sos_pipeline.docs`). "
-             "The exact definitions are `../shared/spec/indicators.md`'s; how the warehouse reads "
-             "the points that page leaves open is in [indicators.md](indicators.md). The same catalogue "
+             "How each one is computed, scopes and periods included, is in "
+             "[indicators.md](indicators.md). The same catalogue "
              "is in the warehouse as `reporting.indicator_catalogue`.", "",
              "| indicator | name (LV) | name (EN) | unit | breakdowns | computed by |", "|---|---|---|---|---|---|"]
     for i in catalogue():

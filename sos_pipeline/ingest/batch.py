@@ -39,7 +39,7 @@ from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import intake
 from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings, typed_columns
-from sos_pipeline.ingest.reader import Delivery, read_delivery
+from sos_pipeline.ingest.reader import Delivery, read_delivery_safely
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
 from sos_pipeline.warehouse.db import connect, sql, statements, transaction, writer_lock
@@ -115,7 +115,7 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
         chunk, rows = [], 0
         while queue and (not chunk or rows < chunk_rows):
             p = queue.pop(0)
-            item = Item(p, read_delivery(paths.data / p.archive_path, p.centre, key))
+            item = Item(p, read_delivery_safely(paths.data / p.archive_path, p.centre, key))
             item.rows = sum(item.delivery.row_counts.values())
             item.findings = list(item.delivery.findings)
             rows += item.rows
@@ -142,9 +142,13 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
             contexts = _contexts(con, ref, remaining)
         pause_point("validation")
         t = _tick(result, "context", t)
-        checked = validate_batch([(i.delivery.tables, ctx) for i, ctx in zip(remaining, contexts)])
+        checked = _validate_isolating(validate_batch, [(i.delivery.tables, ctx)
+                                                       for i, ctx in zip(remaining, contexts)])
         t = _tick(result, "validate", t)
         for item, by_suite in zip(remaining, checked):
+            if by_suite is None:            # checking this delivery itself failed
+                item.findings = list(item.delivery.findings) + [_check_failed()]
+                continue
             for suite, fs in by_suite.items():
                 tally = result.suite_findings.setdefault(suite, {"errors": 0, "warnings": 0})
                 tally["errors"] += sum(f.severity == ERROR for f in fs)
@@ -162,12 +166,91 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
             else:
                 item.status = "accepted"
                 accepted.append(item)
-        _record(paths, accepted, rejected, result)
+        again += _record_isolating(paths, accepted, rejected, result)
         _tick(result, "load", t)
         if log and again:
             log(f"round {result.rounds}: {len(rejected)} rejected; {len(again)} later deliveries of "
                 "the same centres are checked again without them")
         remaining = again
+
+
+# ------------------------------------------------------------------ one delivery never fails the run
+
+def _check_failed() -> Finding:
+    return Finding("validation.check_failed", ERROR, None, None,
+                   "Checking this delivery failed unexpectedly, so it could not be accepted. It was "
+                   "rejected so that the other deliveries could load. Export it again and re-send; if "
+                   "it happens again, tell the pipeline administrator.", (), 1)
+
+
+def _validate_isolating(validate, items: list) -> list:
+    """validate(items), where a delivery whose checking raises gets None instead of failing the
+    whole batch: the batch is halved until the failing deliveries are found (a few GX runs for
+    one bad delivery among hundreds). When every delivery of a batch of several fails alone, the
+    validator itself is broken: that is raised, and the queue stays as it is."""
+    def run(group: list) -> list:
+        try:
+            return validate(group)
+        except Exception:  # noqa: BLE001 - isolated below
+            if len(group) == 1:
+                return [None]
+            mid = len(group) // 2
+            return run(group[:mid]) + run(group[mid:])
+
+    try:
+        return validate(items)
+    except Exception:
+        if len(items) == 1:
+            return [None]
+        out = run(items[: len(items) // 2]) + run(items[len(items) // 2:])
+        if all(x is None for x in out):
+            raise
+        return out
+
+
+# DuckDB errors that come from a delivery's values (a number too large for its column, ...):
+# they reject that delivery. Anything else (disk full, I/O) fails the run, as it should.
+def _value_errors() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.ConstraintException,
+            duckdb.InvalidInputException, duckdb.TypeMismatchException, ValueError, TypeError)
+
+
+def _load_failed() -> Finding:
+    return Finding("structure.load_failed", ERROR, None, None,
+                   "The delivery passed its checks but could not be stored: a value does not fit its "
+                   "column in the warehouse. It was rejected so that the other deliveries could "
+                   "load; the warehouse is unchanged. Check the numbers and dates of the delivery "
+                   "and re-send; if it happens again, tell the pipeline administrator.", (), 1)
+
+
+def _record_isolating(paths: Paths, accepted: list[Item], rejected: list[Item],
+                      result: QueueResult) -> list[Item]:
+    """_record, where an accepted delivery that cannot be stored is rejected instead of failing
+    the run. Returns the deliveries to check again: those of its centre queued after it (they
+    were checked assuming it would load)."""
+    try:
+        _record(paths, accepted, rejected, result)
+        return []
+    except _value_errors():
+        pass
+    _record(paths, [], rejected, result)            # each round is one transaction: redo it
+    again: list[Item] = []
+    failed: set[str] = set()
+    for item in accepted:                            # queue order
+        if item.centre in failed:
+            again.append(item)
+            continue
+        try:
+            _record(paths, [item], [], result)
+        except _value_errors():
+            item.status = "rejected"
+            item.findings = [*item.findings, _load_failed()]
+            item.reason = summary(item.findings)
+            _record(paths, [], [item], result)
+            failed.add(item.centre)
+    return again
 
 
 # ------------------------------------------------------------------ contexts

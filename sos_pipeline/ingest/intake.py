@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from sos_pipeline import permissions
 from sos_pipeline.config import ConfigError, Paths
 from sos_pipeline.findings import ERROR, Finding
 from sos_pipeline.reference import Reference
@@ -118,7 +119,8 @@ def sha256_of(path: Path) -> str:
         return h.hexdigest()
     files = sorted(_files(path)) if path.is_dir() and not path.is_symlink() else []
     lines = [f"{p.relative_to(path).as_posix()}\0{sha256_of(p)}\n" for p in files]
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
+    # surrogateescape: a file name that is not valid UTF-8 still hashes (by its bytes)
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def parse_name(entry: Path) -> tuple[str, str | None, dt.date | None]:
@@ -129,9 +131,27 @@ def parse_name(entry: Path) -> tuple[str, str | None, dt.date | None]:
     return stem, m[1], dt.date(int(m[2]), int(m[3]), 1)
 
 
+# The name recorded for a delivery whose own name holds personal data: "withheld-" and the first
+# 12 hex digits of its sha256 (see `withheld_name`). Only the archive's received.json keeps the name.
+WITHHELD = "withheld"
+
+
+def withheld_name(sha: str) -> str:
+    return f"{WITHHELD}-{sha[:12]}"
+
+
 def check_name(entry: Path, ref: Reference) -> tuple[str, str | None, dt.date | None, Finding | None]:
     """Name, centre and month of an inbox entry, and the finding that rejects it at intake:
     its name, then what it is (no links: see `links`) and its size (see `size_problem`)."""
+    from sos_pipeline.ingest.privacy import name_hit, what
+
+    rule = name_hit(entry.name)
+    if rule:                    # never repeated anywhere: the caller records it as withheld-<sha>
+        return WITHHELD, None, None, Finding(
+            "privacy.pii_name", ERROR, None, None,
+            f"The delivery's name holds {what(rule)}, so it is not repeated here. A delivery is "
+            "named <CENTRE>_<YYYY-MM> (e.g. BAU_2014-03) and nothing else: rename it and drop it "
+            "into the inbox again.", (), 1)
     if entry.is_symlink():      # whatever it is called (it may point nowhere): never followed
         name = entry.name[:-5] if entry.name.lower().endswith(".xlsx") else entry.name
         return shown_name(name), None, None, links_problem(entry)
@@ -180,11 +200,10 @@ def links_problem(entry: Path) -> Finding | None:
     found = links(entry)
     if not found:
         return None
-    what = (f"{shown_name(entry.name)} is a link to somewhere else, not the delivery itself"
+    what = ("The delivery is a link to somewhere else, not the delivery itself"
             if found == ["."] else
-            f"{shown_name(entry.name)} holds {len(found)} link(s) to files or folders elsewhere instead "
-            f"of the files themselves ({', '.join(shown_name(f, 40) for f in found[:5])}"
-            f"{' …' if len(found) > 5 else ''})")
+            f"The delivery holds {len(found)} link(s) to files or folders elsewhere instead "
+            "of the files themselves")
     return Finding("structure.unreadable", ERROR, None, None,
                    f"{what}. Links are never followed, so nothing of it was read. Copy the files "
                    "themselves into the inbox.", (), 1)
@@ -277,9 +296,13 @@ def _copy(src: Path, dst: Path) -> None:
     if src.is_symlink() or not (src.is_dir() or src.is_file()):
         tmp.mkdir()                 # a link or special file: nothing of it is copied (see `links`)
     elif src.is_dir():
-        shutil.copytree(src, tmp, ignore=_not_regular)
+        # The content only: copytree's default (copy2) would copy each file's mode bits too.
+        shutil.copytree(src, tmp, ignore=_not_regular, copy_function=shutil.copyfile)
     else:
         shutil.copyfile(src, tmp)
+    # Whatever modes the centre's files had, the archived copy is the owner's only (copytree
+    # gives each folder its source's mode): folders 0700, files 0600.
+    permissions.private_tree(tmp)
     os.replace(tmp, dst)
 
 
@@ -293,9 +316,16 @@ def _archive_name(name: str) -> str:
 
 
 def archive(paths: Paths, entry: Path, stem: str, sha: str, received: dt.datetime) -> Path:
-    """Copy the delivery byte for byte to archive/<name>/<sha256>/ (once per content)."""
+    """Copy the delivery byte for byte to archive/<name>/<sha256>/ (once per content).
+
+    A delivery whose name holds personal data (`stem` is a `withheld_name`) is archived as
+    archive/withheld-<sha>/<sha256>/delivery[.xlsx]: the path is recorded in the audit and shown
+    in reports, so it must not repeat the name; received.json, inside the archive, keeps it."""
     folder = paths.archive / safe_name(stem) / sha
-    target = folder / _archive_name(entry.name)
+    if stem.startswith(WITHHELD + "-"):
+        target = folder / ("delivery.xlsx" if entry.name.lower().endswith(".xlsx") else "delivery")
+    else:
+        target = folder / _archive_name(entry.name)
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         _copy(entry, target)

@@ -19,7 +19,7 @@ from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import intake
-from sos_pipeline.ingest.reader import read_delivery
+from sos_pipeline.ingest.reader import read_delivery_safely
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
 from sos_pipeline.warehouse.db import connect, sql, statements, transaction
@@ -64,9 +64,13 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
             stem, centre, month, problem = intake.check_name(entry, ref)
             try:
                 sha = intake.sha256_of(entry)
+                if stem == intake.WITHHELD:     # the name holds personal data: never repeated
+                    stem = intake.withheld_name(sha)
                 arch = intake.archive(paths, entry, stem, sha, received)
-            except OSError as exc:
-                outcomes.append(intake.IntakeOutcome(stem, "", "rejected", f"cannot be read: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - one entry never fails the run; it stays in the inbox
+                why = (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
+                outcomes.append(intake.IntakeOutcome(
+                    stem, "", "rejected", f"cannot be read or archived ({why}); it stays in the inbox"))
                 continue
             rel = arch.relative_to(paths.data).as_posix()
             form = intake.delivery_form(entry)
@@ -141,7 +145,7 @@ def stage(paths: Paths, ref: Reference, partition: str, key: bytes | None = None
         item, reload = _next_for(paths, con, partition)
         if item is None:
             return None
-        delivery = read_delivery(paths.data / item.archive_path, centre, key)
+        delivery = read_delivery_safely(paths.data / item.archive_path, centre, key)
         staged = Staged(partition, item.delivery, item.sha256, delivery.form, delivery.findings,
                         delivery.row_counts, reload)
         with transaction(con):
@@ -251,7 +255,13 @@ def validate(paths: Paths, ref: Reference, partition: str) -> dict[str, list[Fin
         frames = staged_frames(con, centre, month)
         ctx = validation_context(con, ref, info["delivery"], centre, month)
         pause_point("validation")
-    results.update(validate_delivery_by_suite(frames, ctx))
+    try:
+        results.update(validate_delivery_by_suite(frames, ctx))
+    except Exception:  # noqa: BLE001 - one delivery never breaks the run: it is rejected
+        from sos_pipeline.ingest.batch import _check_failed
+
+        results.update({s: [] for s in suite_names()})
+        results["cross_table"] = [_check_failed()]
     return results
 
 

@@ -80,16 +80,35 @@ _WHAT = {"privacy.personal_code": "a Latvian personal code",
          "privacy.email": "an e-mail address", "privacy.phone": "a Latvian phone number"}
 
 
-def scan_headers(table: str, headers: list[str]) -> list[Finding]:
+def header_hit(header: str) -> bool:
+    """A header that names personal data (the word list) or holds it (the cell detectors:
+    a column headed with an e-mail address, a phone number or a personal code)."""
+    return bool(header) and (is_pii_header(header) or cell_hit(header) is not None)
+
+
+def name_hit(name: str) -> str | None:
+    """The privacy rule a name (of a delivery, file, sheet or folder) breaks, or None. Names
+    are scanned with the cell detectors; the word list is for headers only."""
+    return cell_hit(name)
+
+
+def what(rule: str) -> str:
+    return _WHAT[rule]
+
+
+def scan_headers(table: str | None, label: str, headers: list[str]) -> list[Finding]:
+    """`table`: the contract table (or None); `label`: how messages name the file or sheet."""
     return [Finding("privacy.pii_column", ERROR, table, f"column {i + 1}",
-                    f"Column {i + 1} of {table} has a header that looks like personal data "
+                    f"Column {i + 1} of {label} has a header that looks like or holds personal data "
                     "(name, personal code, address, phone or e-mail). Remove the column and send "
                     "the delivery again.", (1,), 1)
-            for i, h in enumerate(headers) if h and is_pii_header(h)]
+            for i, h in enumerate(headers) if header_hit(h)]
 
 
-def scan_cells(table: str, headers: list[str], rows) -> list[Finding]:
-    """rows: iterable of (source_row, [cell text, ...])."""
+def scan_cells(table: str | None, label: str, headers: list[str], rows) -> list[Finding]:
+    """rows: iterable of (source_row, [cell text, ...]). `headers`: the name each column may be
+    called by in a finding (a contract column's name), or "" to call it by its number: a header
+    from outside the contract is never repeated."""
     hits: dict[tuple[str, str], list[int]] = {}
     for source_row, cells in rows:
         for i, cell in enumerate(cells):
@@ -98,7 +117,7 @@ def scan_cells(table: str, headers: list[str], rows) -> list[Finding]:
                 col = headers[i] if i < len(headers) and headers[i] else f"column {i + 1}"
                 hits.setdefault((rule, col), []).append(source_row)
     return [Finding(rule, ERROR, table, col,
-                    f"{len(rs)} cell(s) of column '{col}' in {table} hold {_WHAT[rule]}. "
+                    f"{len(rs)} cell(s) of column '{col}' in {label} hold {_WHAT[rule]}. "
                     "Personal data must never be sent: remove it and send the delivery again.",
                     tuple(rs), len(rs))
             for (rule, col), rs in hits.items()]

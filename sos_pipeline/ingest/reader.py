@@ -4,9 +4,18 @@
 with `_row`, the row number the coordinator sees in the file) and the findings of
 the structure and privacy checks. Refs are replaced by pseudonyms here, in memory,
 before anything is written anywhere.
+
+Reading never loses, shifts or invents a row: CSV is parsed strictly (an unclosed quote
+or a row with more or fewer fields than the header is an error naming the line), every
+row of a sheet is read whatever its stored dimension says, two files or sheets for one
+table are an error, and every entry of a delivery folder is either read or named in a
+finding. Names from outside (files, sheets, headers that are not the contract's) are
+never repeated in a finding: they are referred to by position ("file 3 of the folder"),
+because a name may hold personal data (docs/validation-rules.md).
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
 import io
@@ -20,18 +29,37 @@ import pandas as pd
 from sos_pipeline import contract
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import privacy
-from sos_pipeline.ingest.intake import defuse, shown_name
+from sos_pipeline.ingest.intake import defuse
 from sos_pipeline.ingest.pseudonym import pseudonym
 
 csv.field_size_limit(1 << 24)
 
+# What a spreadsheet writes into a cell whose formula failed (and what xlsx caches for it).
+ERROR_VALUES = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
+                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
+                          "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!"})
+# Columns holding the centre's own case numbers and ids: a spreadsheet may have turned them
+# into numbers (137 -> 137.0, 123456789012 -> 1.23457E+11).
+ID_COLUMNS = frozenset(contract.REF_COLUMNS) | {"contact_id", "session_id", "event_id", "pair_id",
+                                                "training_id", "group_code"}
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+$")
+_INTEGRAL_FLOAT = re.compile(r"^(\d+)[.,]0+$")
+INT32 = 2 ** 31 - 1
+
+
+def ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
 
 @dataclass
 class RawTable:
-    name: str
-    source: str                       # file name (or workbook!sheet) for messages
+    name: str                         # the contract table it maps to, or "" (not a table)
+    source: str                       # how messages name it: "families.csv", "sheet families",
+                                      # or by position ("the 3rd file of the folder")
     headers: list[str]                # as written, trimmed
     rows: list[tuple[int, list]]      # (source row number, cells)
+    empty: bool = False               # no header and no rows: the table with no rows (exports.md)
 
 
 @dataclass
@@ -46,80 +74,235 @@ class Delivery:
         return not any(f.severity == ERROR for f in self.findings)
 
 
-# ---------------------------------------------------------------- decoding and CSV
+def table_key(name: str) -> str:
+    """The table a file stem or sheet name stands for: case, surrounding spaces and inner runs
+    of spaces ignored ('Group Attendance ' -> 'group_attendance')."""
+    return re.sub(r"\s+", "_", name.strip().casefold())
 
-def decode(data: bytes, source: str, table: str) -> tuple[str | None, str, list[Finding]]:
+
+# ---------------------------------------------------------------- recognising what a file is
+
+_SAVE_AS = "Open it in the spreadsheet and save it again as 'CSV UTF-8 (Comma delimited)' (.csv)"
+
+
+def file_kind_problem(data: bytes) -> str | None:
+    """What a file that is no CSV text is, in the coordinator's words, or None."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return ("is UTF-32 text, which is not accepted. " + _SAVE_AS + ".")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(data):
+        return ("is UTF-16 text: what Excel writes as 'Unicode text' (tab-separated), which is not "
+                "accepted. " + _SAVE_AS + ".")
+    if data.startswith(b"PK\x03\x04"):
+        return ("is not text but a zipped document (an Excel .xlsx or OpenDocument file renamed "
+                "to .csv). " + _SAVE_AS + ", or send the workbook itself as the delivery.")
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return ("is an old Excel 97-2003 (.xls) workbook renamed to .csv. " + _SAVE_AS + ".")
+    if data.startswith(b"%PDF"):
+        return "is a PDF document, not CSV text. " + _SAVE_AS + "."
+    return None
+
+
+def _looks_utf16(data: bytes) -> bool:
+    """UTF-16 without a byte-order mark: every other byte of Latin text is NUL."""
+    head = data[:200]
+    return len(head) >= 8 and head.count(b"\x00") >= len(head) // 3
+
+
+# Latvian letters (ā č ē ģ ī ķ ļ ņ š ū ž and capitals) as UTF-8 bytes: in a file that is not
+# UTF-8 they mean two encodings were mixed (read as Windows-1257 they would be mojibake: "Ä«").
+_UTF8_LATVIAN = re.compile(b"|".join(re.escape(ch.encode()) for ch in "āčēģīķļņšūžĀČĒĢĪĶĻŅŠŪŽ"))
+
+
+def decode(data: bytes, source: str, table: str | None) -> tuple[str | None, str, list[Finding]]:
     """UTF-8 (with or without BOM) or Windows-1257. Never latin-1: it corrupts ā č ē ģ ..."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    kind = file_kind_problem(data)
+    if kind:
+        return None, "", [Finding("structure.encoding", ERROR, table, None,
+                                  f"{source} {kind}", (), 1)]
+    if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
     try:
         return data.decode("utf-8"), "utf8", []
     except UnicodeDecodeError:
         pass
+    mixed = _UTF8_LATVIAN.search(data)
+    if mixed:       # UTF-8 letters beside bytes that are not UTF-8: two encodings in one file
+        line = data[: mixed.start()].count(b"\n") + 1
+        return None, "", [Finding(
+            "structure.undecodable", ERROR, table, None,
+            f"{source} mixes two encodings: some letters are UTF-8 (line {line}), other bytes are "
+            "not, so its letters cannot be read reliably. Save it again from the spreadsheet as "
+            "'CSV UTF-8'.", (line,), 1)]
     try:
-        return data.decode("cp1257"), "cp1257", []
+        text = data.decode("cp1257")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return None, "", [Finding(
             "structure.undecodable", ERROR, table, None,
             f"{source} is neither UTF-8 nor Windows-1257 text (first bad byte at line {line}). "
             "Save it again from the spreadsheet as 'CSV UTF-8'.", (line,), 1)]
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return None, "", [Finding(
+            "structure.undecodable", ERROR, table, None,
+            f"{source} holds a NUL byte (line {line}): it is not plain text. Save it again from "
+            "the spreadsheet as 'CSV UTF-8'.", (line,), 1)]
+    return text, "cp1257", []
 
 
-def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    return ";" if first.count(";") > first.count(",") else ","
+# ---------------------------------------------------------------- CSV, strictly
+
+def _blank(cells) -> bool:
+    return not any(c is not None and str(c).strip() for c in cells)
 
 
-def parse_csv(text: str, name: str, source: str) -> RawTable:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip(" \t,;"):
+            return line
+    return ""
+
+
+def _delimiter(text: str) -> str | None:
+    """`,` or `;` from the first non-blank line; None when it is tab-separated."""
+    first = _first_line(text) or text.split("\n", 1)[0]    # all blank: the delimiters it has
+    commas, semis = first.count(","), first.count(";")
+    if "\t" in first and not commas and not semis:
+        return None
+    return ";" if semis > commas else ","
+
+
+def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding]]:
+    """Rows numbered as a spreadsheet shows them (the header is row 1, a quoted newline stays in
+    its row). An unclosed quote or a row whose field count differs from the header's is an error
+    naming the row and line; nothing after it is guessed at."""
+    table = name or None
+    delimiter = _delimiter(text)
+    if delimiter is None:
+        return RawTable(name, source, [], []), [Finding(
+            "structure.encoding", ERROR, table, None,
+            f"{source} is tab-separated text (Excel's 'Text (Tab delimited)' or 'Unicode text'), "
+            f"not CSV. {_SAVE_AS}.", (1,), 1)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list]] = []
-    headers: list[str] = []
-    for cells in reader:
-        if not headers:
-            headers = [c.strip() for c in cells]
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        rows.append((len(rows) + 2, cells))  # spreadsheet row numbers: header is row 1
-    return RawTable(name, source, headers, rows)
+    headers: list[str] | None = None
+    wrong: list[int] = []
+    record, line = 0, 0
+    try:
+        for cells in reader:
+            record += 1
+            start, line = line + 1, reader.line_num
+            if headers is None:
+                if _blank(cells):
+                    continue                # blank lines (or an empty first row) before the header
+                headers = [c.strip() for c in cells]
+                continue
+            if _blank(cells):
+                continue
+            if len(cells) != len(headers):
+                wrong.append(record)
+                if len(wrong) == 1:
+                    first_wrong = (record, start, len(cells))
+                continue
+            rows.append((record, cells))
+    except csv.Error:
+        return RawTable(name, source, headers or [], []), [Finding(
+            "structure.csv_quote", ERROR, table, None,
+            f"{source}: a quote opened in row {record + 1} (line {line + 1}) is not closed "
+            "properly: a quoted value must end with a quote followed by the delimiter or the end "
+            "of the line. Nothing of the file was loaded, so no row could swallow the next. "
+            "Check the quotes around that row, or export the file again.", (record + 1,), 1)]
+    if headers is None:
+        return RawTable(name, source, [], [], empty=True), []
+    findings = []
+    if wrong:
+        r, ln, n = first_wrong
+        findings.append(Finding(
+            "structure.csv_fields", ERROR, table, None,
+            f"{source}: {len(wrong)} row(s) have more or fewer fields than the header's "
+            f"{len(headers)}; the first is row {r} (line {ln}), with {n}. A value holding the "
+            f"delimiter '{delimiter}' must be quoted. Correct the rows listed and re-send.",
+            tuple(wrong), len(wrong)))
+    return RawTable(name, source, headers, rows), findings
 
 
 # ---------------------------------------------------------------- XLSX
 
 def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
+    """Every sheet, every row: the stored sheet dimension (often stale in files other tools
+    wrote) is reset, so rows past it are read as Excel shows them. A workbook that cannot be
+    read whole is rejected whole: no sheet of it is loaded."""
     from openpyxl import load_workbook  # imported here: keeps code-location load light
 
+    def unreadable(what: str) -> tuple[dict, list[Finding]]:
+        return {}, [Finding("structure.unreadable", ERROR, None, None,
+                            f"The workbook {what}. Open it in Excel or LibreOffice, save it again as "
+                            ".xlsx (or export CSV files) and re-send.", (), 1)]
+
+    with path.open("rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return unreadable("is an old Excel 97-2003 (.xls) file or a password-protected workbook, "
+                          "not an .xlsx workbook")
+    if not head.startswith(b"PK"):
+        return unreadable("is not an .xlsx file (it is not a zip package: perhaps a CSV or text "
+                          "file renamed to .xlsx)")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        return {}, [Finding("structure.unreadable", ERROR, None, None,
-                            f"{path.name} cannot be opened as an Excel workbook ({type(exc).__name__}). "
-                            "Save it again as .xlsx, or send CSV files.", (), 1)]
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged package raises, it is rejected
+        return unreadable(f"cannot be opened ({type(exc).__name__}: a damaged or unfinished file)")
     tables: dict[str, RawTable] = {}
+    findings: list[Finding] = []
     try:
-        for ws in wb.worksheets:
-            name = shown_name(ws.title.strip().lower())   # sheet names appear in findings
-            headers: list[str] = []
+        for pos, ws in enumerate(wb.worksheets, 1):
+            title = ws.title or ""
+            where = f"the {ordinal(pos)} sheet of the workbook"
+            rule = privacy.name_hit(title)
+            if rule:
+                findings.append(Finding("privacy.pii_name", ERROR, None, None,
+                                        f"The name of {where} holds {privacy.what(rule)}. Rename the "
+                                        "sheet (sheets are named as the tables) and re-send.", (), 1))
+                continue
+            key = table_key(title)
+            name = key if key in contract.TABLES else ""
+            source = f"sheet {name}" if name else where
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()       # read every row, whatever the stored dimension says
+            headers: list[str] | None = None
             rows: list[tuple[int, list]] = []
+            width = 0
             for r, values in enumerate(ws.iter_rows(values_only=True), 1):
-                if not headers:
-                    if values and any(v is not None and str(v).strip() for v in values):
+                values = list(values)
+                while values and (values[-1] is None or str(values[-1]).strip() == ""):
+                    values.pop()            # formatted but empty cells at the end of a row
+                if headers is None:
+                    if values:
                         headers = ["" if v is None else str(v).strip() for v in values]
                     continue
-                cells = list(values)[: len(headers)]
-                if not any(v is not None and str(v).strip() for v in cells):
+                if not values:
                     continue
-                rows.append((r, cells))
-            if headers or name in contract.TABLES:
-                tables[name] = RawTable(name, f"{path.name}, sheet {shown_name(ws.title)}", headers, rows)
-    except Exception as exc:  # a corrupt sheet inside a valid zip
-        return {}, [Finding("structure.unreadable", ERROR, None, None,
-                            f"{path.name} could not be read ({type(exc).__name__}). Save it again as .xlsx.",
-                            (), 1)]
+                width = max(width, len(values))
+                rows.append((r, values))
+            if headers is None:
+                raw = RawTable(name, source, [], [], empty=True)
+            else:
+                headers += [""] * (width - len(headers))   # cells right of the header: no header
+                raw = RawTable(name, source, headers, rows)
+            if name in tables:
+                findings.append(Finding("structure.duplicate_table", ERROR, name, None,
+                                        f"Table {name} is given twice: {where} and an earlier sheet "
+                                        "are both named as it (letter case and spaces are ignored). "
+                                        "Keep one sheet per table and re-send.", (), 1))
+                continue
+            tables[name or f"?sheet{pos}"] = raw
+        if not wb.worksheets:
+            findings.append(Finding("structure.unreadable", ERROR, None, None,
+                                    "The workbook has no worksheet.", (), 1))
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet inside a valid package
+        return unreadable(f"is damaged: a sheet cannot be read ({type(exc).__name__})")
     finally:
         wb.close()
-    return tables, []
+    return tables, findings
 
 
 # ---------------------------------------------------------------- typing
@@ -159,20 +342,45 @@ def to_number(v) -> float:
     if isinstance(v, bool):
         raise ValueError
     if isinstance(v, (int, float)):
-        return float(v)
-    s = cell_text(v).replace("\u00a0", "").replace(" ", "")
-    if re.fullmatch(r"-?\d+(,\d+)?", s):
-        s = s.replace(",", ".")
-    if not re.fullmatch(r"-?\d+(\.\d+)?", s):
+        x = float(v)
+    else:
+        s = cell_text(v).replace("\u00a0", "").replace(" ", "")
+        if re.fullmatch(r"-?\d+(,\d+)?", s):
+            s = s.replace(",", ".")
+        if not re.fullmatch(r"-?\d+(\.\d+)?", s):
+            raise ValueError
+        x = float(s)
+    if x != x or abs(x) > 1e15:      # NaN, infinities, and magnitudes no count or hour reaches
         raise ValueError
-    return float(s)
+    return x
 
 
 def to_int(v) -> int:
     x = to_number(v)
-    if not x.is_integer():
+    if not x.is_integer() or abs(x) > INT32:
         raise ValueError
     return int(x)
+
+
+def id_text(v) -> tuple[str, str | None]:
+    """A ref or id as text, and what a spreadsheet did to it: "float" (137.0: read as 137, a
+    warning, so the same family keeps its pseudonym), "scientific" (1.23457E+11: its digits are
+    gone, an error), or None."""
+    if isinstance(v, bool):
+        return str(v).upper(), None
+    if isinstance(v, int):
+        return str(v), None
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 2 ** 53:
+            return str(int(v)), "float"
+        return repr(v), "scientific" if "e" in repr(v) or not v.is_integer() else "float"
+    text = cell_text(v)
+    if _SCIENTIFIC.match(text):
+        return text, "scientific"
+    m = _INTEGRAL_FLOAT.match(text)
+    if m:
+        return m[1], "float"
+    return text, None
 
 
 _KIND_LABEL = {contract.DATE: "a date (YYYY-MM-DD or DD.MM.YYYY)", contract.INT: "a whole number",
@@ -187,11 +395,18 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
         i = index.get(col.name)
         values: list = []
         bad: list[int] = []
+        errors: list[int] = []
+        scientific: list[int] = []
+        floats: list[int] = []
         for source_row, cells in raw.rows:
             v = cells[i] if i is not None and i < len(cells) else None
             text = cell_text(v)
             if text == "":
                 values.append(None)
+                continue
+            if text.upper() in ERROR_VALUES:
+                values.append(None)
+                errors.append(source_row)
                 continue
             try:
                 if col.kind == contract.DATE:
@@ -200,18 +415,47 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
                     values.append(to_int(v))
                 elif col.kind == contract.NUMBER:
                     values.append(to_number(v))
-                elif col.kind == contract.REF:
-                    values.append(pseudonym(key, centre, text))
+                elif col.name in ID_COLUMNS:
+                    text, made = id_text(v)
+                    if made == "scientific":
+                        scientific.append(source_row)
+                        values.append(None)
+                        continue
+                    if made == "float":
+                        floats.append(source_row)
+                    if "\n" in text or "\r" in text:
+                        raise ValueError            # an id never spans lines
+                    values.append(pseudonym(key, centre, text) if col.kind == contract.REF
+                                  else defuse(text))
                 else:   # free text and codes: no control characters, never a formula
                     values.append(defuse(text))
             except (ValueError, OverflowError):
                 values.append(None)
                 bad.append(source_row)
+        if errors:
+            findings.append(Finding(
+                "structure.error_value", ERROR, table.name, col.name,
+                f"{len(errors)} cell(s) in column '{col.name}' of {raw.source} hold a spreadsheet "
+                "error value (#N/A, #VALUE!, #REF!, ...): a formula failed. Correct the formula or "
+                "type the value, and re-send.", tuple(errors), len(errors)))
+        if scientific:
+            findings.append(Finding(
+                "structure.id_scientific", ERROR, table.name, col.name,
+                f"{len(scientific)} value(s) in column '{col.name}' of {raw.source} are written in "
+                "scientific notation (like 1.23457E+11): the spreadsheet turned the id into a "
+                "number and its digits are lost. Format the column as Text, type the ids again "
+                "and re-send.", tuple(scientific), len(scientific)))
+        if floats:
+            findings.append(Finding(
+                "structure.id_float", WARNING, table.name, col.name,
+                f"{len(floats)} value(s) in column '{col.name}' of {raw.source} were written as "
+                "decimal numbers (like 137.0) and were read as whole numbers (137). Format the "
+                "column as Text in the spreadsheet to avoid this.", tuple(floats), len(floats)))
         if bad:
             findings.append(Finding(
                 "structure.value_format", ERROR, table.name, col.name,
                 f"{len(bad)} value(s) in column '{col.name}' of {raw.source} cannot be read as "
-                f"{_KIND_LABEL[col.kind]}.", tuple(bad), len(bad)))
+                f"{_KIND_LABEL.get(col.kind, 'an id on one line')}.", tuple(bad), len(bad)))
         if col.kind == contract.DATE:
             data[col.name] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]")
         elif col.kind in (contract.INT, contract.YEAR):
@@ -229,69 +473,163 @@ def empty_frame(table: contract.Table) -> pd.DataFrame:
 
 # ---------------------------------------------------------------- the delivery
 
+# Entries of a delivery folder that an operating system or a spreadsheet leaves behind: noted
+# in a warning and never read. Everything else that is not a table's .csv file is named in a
+# finding too (docs/validation-rules.md, "What is read").
+_SYSTEM_FOLDERS = {"__macosx"}
+_SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def _is_system_file(name: str) -> bool:
+    low = name.lower()
+    return low.startswith((".", "~$")) or low in _SYSTEM_FILES
+
+
+def _extension(name: str) -> str:
+    suffix = Path(name).suffix.lower()
+    return suffix if re.fullmatch(r"\.[a-z0-9]{1,6}", suffix) else ""
+
+
+def _name_findings(where: str, names: list[str]) -> list[Finding]:
+    """A privacy finding for the first name that holds personal data (never the name itself)."""
+    for n in names:
+        rule = privacy.name_hit(n)
+        if rule:
+            return [Finding("privacy.pii_name", ERROR, None, None,
+                            f"The name of {where} holds {privacy.what(rule)}. Names of files, "
+                            "sheets and folders must not hold personal data: rename it and "
+                            "re-send.", (), 1)]
+    return []
+
+
+def read_folder(path: Path) -> tuple[dict[str, RawTable], str, list[Finding]]:
+    tables: dict[str, RawTable] = {}
+    findings: list[Finding] = []
+    encodings = set()
+    for pos, f in enumerate(sorted(path.iterdir(), key=lambda p: p.name), 1):
+        where = f"the {ordinal(pos)} entry of the folder (sorted by name)"
+        pii = _name_findings(where, [f.name])
+        if pii:
+            findings += pii
+            continue
+        if f.is_symlink():
+            findings.append(Finding("structure.unreadable", ERROR, None, None,
+                                    f"{where.capitalize()} is a link, not a file: links are never "
+                                    "followed.", (), 1))
+            continue
+        if f.is_dir():
+            inner = sorted(p.name for p in f.rglob("*"))
+            findings += _name_findings(f"an entry inside {where}", inner)
+            if f.name.lower() in _SYSTEM_FOLDERS or f.name.startswith("."):
+                findings.append(Finding("structure.ignored_entry", WARNING, None, None,
+                                        f"{where.capitalize()} is a system folder (left by an "
+                                        "archive program or the operating system) and was ignored.",
+                                        (), 1))
+            else:
+                findings.append(Finding("structure.subfolder", ERROR, None, None,
+                                        f"{where.capitalize()} is a subfolder ({len(inner)} entries "
+                                        "inside). Files inside subfolders are not read, so the "
+                                        "delivery could be incomplete: put every table's .csv file "
+                                        "directly in the delivery folder and re-send.", (), 1))
+            continue
+        if not f.is_file():
+            findings.append(Finding("structure.unreadable", ERROR, None, None,
+                                    f"{where.capitalize()} is not a regular file and was not read.",
+                                    (), 1))
+            continue
+        if _is_system_file(f.name):
+            findings.append(Finding("structure.ignored_entry", WARNING, None, None,
+                                    f"{where.capitalize()} is a hidden, lock or system file (its "
+                                    "name starts with '.' or '~$', or is Thumbs.db / desktop.ini) "
+                                    "and was ignored.", (), 1))
+            continue
+        key = table_key(f.stem)
+        name = key if key in contract.TABLES else ""
+        ext = _extension(f.name)
+        if ext != ".csv":
+            if name:
+                findings.append(Finding("structure.file_type", ERROR, name, None,
+                                        f"{where.capitalize()} is named as table {name} but is not a "
+                                        f".csv file ({ext or 'no extension'}). A delivery folder holds "
+                                        "CSV files only (or send one .xlsx workbook instead of the "
+                                        "folder). Save it as 'CSV UTF-8' and re-send.", (), 1))
+            else:
+                findings.append(Finding("structure.unknown_table", WARNING, None, None,
+                                        f"{where.capitalize()} is not a .csv file "
+                                        f"({ext or 'no extension'}) and was ignored.", (), 1))
+            continue
+        source = f"{name}.csv" if name else where
+        try:
+            data = f.read_bytes()
+        except OSError as exc:
+            findings.append(Finding("structure.unreadable", ERROR, name or None, None,
+                                    f"{source} cannot be read ({exc.strerror}).", (), 1))
+            continue
+        text, enc, fs = decode(data, source.capitalize() if not name else source, name or None)
+        if text is not None:
+            encodings.add(enc)
+            raw, fs = parse_csv(text, name, source)
+        else:
+            raw = None
+        if not name:
+            # Not a table: it is ignored, but still scanned for personal data (by line when it
+            # cannot be parsed). Its own problems do not reject the delivery.
+            fs = [Finding(x.rule, WARNING, None, None, x.message + " (The file is ignored.)",
+                          x.rows, x.count) for x in fs]
+            if raw is None or any(x.rule.startswith("structure.csv") for x in fs):
+                lines = (data.decode("utf-8", "replace") if raw is None else text).splitlines()
+                findings += privacy.scan_cells(None, source, [], ((i, [ln]) for i, ln in
+                                                                  enumerate(lines, 1)))
+                raw = None
+        findings += fs
+        if raw is None:
+            continue
+        if name and name in tables:
+            findings.append(Finding("structure.duplicate_table", ERROR, name, None,
+                                    f"Table {name} is given twice: {where} and an earlier file are "
+                                    "both named as it (letter case and spaces are ignored). Keep "
+                                    "one file per table and re-send.", (), 1))
+            continue
+        tables[name or f"?file{pos}"] = raw
+    form = "csv-cp1257" if "cp1257" in encodings else "csv-utf8"
+    return tables, form, findings
+
+
 def read_raw(path: Path) -> tuple[dict[str, RawTable], str, list[Finding]]:
     """Read the files of a delivery (folder of CSVs or .xlsx) into raw tables."""
     if path.is_symlink():   # intake never queues one; links are never followed
         return {}, "unknown", [Finding("structure.unreadable", ERROR, None, None,
-                                       f"{path.name} is a link, not a file: links are never followed.",
+                                       "The delivery is a link, not a file: links are never followed.",
                                        (), 1)]
     if path.is_dir():
-        tables: dict[str, RawTable] = {}
-        findings: list[Finding] = []
-        encodings = set()
-        for f in sorted(path.iterdir()):
-            if f.name.startswith("."):
-                continue
-            shown = shown_name(f.name)       # file names appear in findings
-            name = shown_name(f.stem.strip().lower())
-            if f.is_symlink():
-                findings.append(Finding("structure.unreadable", ERROR, name, None,
-                                        f"{shown} is a link, not a file: links are never followed.",
-                                        (), 1))
-                continue
-            if not f.is_file():
-                continue
-            if f.suffix.lower() != ".csv":
-                findings.append(Finding("structure.unknown_table", WARNING, None, None,
-                                        f"{shown} is not a .csv file and was ignored.", (), 1))
-                continue
-            try:
-                data = f.read_bytes()
-            except OSError as exc:
-                findings.append(Finding("structure.unreadable", ERROR, name, None,
-                                        f"{shown} cannot be read ({exc.strerror}).", (), 1))
-                continue
-            text, enc, fs = decode(data, shown, name)
-            findings += fs
-            if text is None:
-                continue
-            encodings.add(enc)
-            if name in tables:
-                findings.append(Finding("structure.duplicate_table", ERROR, name, None,
-                                        f"Table {name} is given twice (check file names).", (), 1))
-            tables[name] = parse_csv(text, name, shown)
-        form = "csv-cp1257" if "cp1257" in encodings else "csv-utf8"
-        return tables, form, findings
+        return read_folder(path)
     if path.suffix.lower() == ".xlsx":
         tables, findings = read_xlsx(path)
         return tables, "xlsx", findings
     return {}, "unknown", [Finding("structure.unreadable", ERROR, None, None,
-                                   f"{path.name} is neither a folder of CSV files nor an .xlsx workbook.",
-                                   (), 1)]
+                                   "The delivery is neither a folder of CSV files nor an .xlsx "
+                                   "workbook.", (), 1)]
 
 
 def check_structure(raw: dict[str, RawTable]) -> list[Finding]:
     findings: list[Finding] = []
+    present = {t.name for t in raw.values() if t.name}
     for name in contract.REQUIRED_TABLES:
-        if name not in raw:
+        if name not in present:
             findings.append(Finding("structure.missing_table", ERROR, name, None,
                                     f"Required table {name} is missing (a header row alone is a valid "
                                     "empty table).", (), 1))
-    for name, t in raw.items():
-        if name not in contract.TABLES:
-            findings.append(Finding("structure.unknown_table", WARNING, name, None,
-                                    f"{t.source} is not a table of the export contract and was ignored.",
-                                    (), 1))
+    for t in raw.values():
+        if not t.name:
+            findings.append(Finding("structure.unknown_table", WARNING, None, None,
+                                    f"{t.source.capitalize()} is not named as a table of the export "
+                                    "contract and was ignored.", (), 1))
+            continue
+        name = t.name
+        if t.empty:
+            findings.append(Finding("structure.empty_table", WARNING, name, None,
+                                    f"{t.source} is empty (no header, no rows): read as table {name} "
+                                    "with no rows.", (), 1))
             continue
         table = contract.TABLES[name]
         seen: dict[str, int] = {}
@@ -311,7 +649,7 @@ def check_structure(raw: dict[str, RawTable]) -> list[Finding]:
                                                     "header as an earlier column.")
                 findings.append(Finding("structure.duplicate_column", ERROR, name, col, what, (1,), 1))
             seen[low] = i
-            if low not in table.column_names and not privacy.is_pii_header(h):
+            if low not in table.column_names:
                 findings.append(Finding("structure.unknown_column", WARNING, name, f"column {i + 1}",
                                         f"Column {i + 1} of {t.source} is not in the contract and was "
                                         "ignored.", (1,), 1))
@@ -322,26 +660,48 @@ def check_structure(raw: dict[str, RawTable]) -> list[Finding]:
     return findings
 
 
+def privacy_gate(raw: dict[str, RawTable]) -> list[Finding]:
+    """Every header and every cell of every file and sheet, contract or not."""
+    findings: list[Finding] = []
+    for t in raw.values():
+        findings += privacy.scan_headers(t.name or None, t.source, t.headers)
+        columns = contract.TABLES[t.name].column_names if t.name else ()
+        # a hit names its column by header only when it is a contract column
+        headers = [h.lower() if h.lower() in columns else "" for h in t.headers]
+        findings += privacy.scan_cells(t.name or None, t.source, headers,
+                                       ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
+    return findings
+
+
 def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
     """Read, check structure and privacy, type and pseudonymise one delivery."""
     raw, form, findings = read_raw(path)
     out = Delivery(form=form)
-    # The privacy gate: every header and every cell of every sheet, contract or not.
-    for name, t in raw.items():
-        findings += privacy.scan_headers(name, t.headers)
-        # a hit names its column by header: a header that is no plain name is named by number
-        headers = [h if shown_name(h, 64) == h else "" for h in t.headers]
-        findings += privacy.scan_cells(name, headers,
-                                       ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
+    findings += privacy_gate(raw)
     if any(f.severity == ERROR for f in findings):
         out.findings = findings
         return out
     findings += check_structure(raw)
+    by_name = {t.name: t for t in raw.values() if t.name}
     for name, table in contract.TABLES.items():
-        if name in raw:
-            out.tables[name] = _type_table(raw[name], table, centre, key, findings)
+        t = by_name.get(name)
+        if t is not None and not t.empty:
+            out.tables[name] = _type_table(t, table, centre, key, findings)
         else:
             out.tables[name] = empty_frame(table)
         out.row_counts[name] = len(out.tables[name])
     out.findings = findings
     return out
+
+
+def read_delivery_safely(path: Path, centre: str, key: bytes) -> Delivery:
+    """`read_delivery`, where anything that goes wrong reading one delivery rejects that delivery
+    (rule structure.unreadable) instead of failing the run that reads it with others."""
+    try:
+        return read_delivery(path, centre, key)
+    except Exception as exc:  # noqa: BLE001 - one delivery never breaks the refresh
+        return Delivery(form="unknown", findings=[Finding(
+            "structure.unreadable", ERROR, None, None,
+            f"The delivery could not be read: reading it failed unexpectedly ({type(exc).__name__}). "
+            "It was rejected so that the other deliveries could load. Export it again and re-send; "
+            "if it happens again, tell the pipeline administrator.", (), 1)])

@@ -247,6 +247,75 @@ _OTHER_STAGES = (
          "cannot be read reliably.",
          "Save the file from the spreadsheet as CSV UTF-8 (or as an .xlsx workbook) and "
          "re-send.", STRUCTURE),
+    Rule("structure.encoding", ERROR, None, None,
+         "A file is text in an encoding that is recognised but not accepted (UTF-16, which Excel "
+         "writes as 'Unicode text'; UTF-32), tab-separated text, or another kind of file renamed "
+         "to .csv (an .xlsx or .xls workbook, a PDF). One message says what the file is.",
+         "Open it in the spreadsheet and save it as 'CSV UTF-8 (Comma delimited)', or send the "
+         "workbook itself as the delivery, and re-send.", STRUCTURE),
+    Rule("structure.csv_quote", ERROR, None, None,
+         "A CSV file has a quote that is not closed properly (a quoted value must end with a "
+         "quote followed by the delimiter or the end of the line). Nothing of the file is "
+         "guessed at, so no value can swallow the rows after it. The message names the row "
+         "and line where the quote opens.",
+         "Correct the quotes around the row named (or export the file again from the "
+         "spreadsheet), and re-send.", STRUCTURE),
+    Rule("structure.csv_fields", ERROR, None, None,
+         "A row of a CSV file has more or fewer fields than the header (usually a value holding "
+         "the delimiter without quotes, or a row cut short). Blank lines are not counted.",
+         "Correct the rows listed (quote values that hold the delimiter), and re-send.",
+         STRUCTURE),
+    Rule("structure.error_value", ERROR, None, None,
+         "A cell of a contract column holds a spreadsheet error value (`#N/A`, `#VALUE!`, `#REF!`, "
+         "`#DIV/0!`, `#NAME?`, `#NUM!`, `#NULL!`, ...), written as text or cached by a formula "
+         "in the workbook: the value the formula should give is unknown.",
+         "Correct the formula or type the value in the cells listed, and re-send.", STRUCTURE),
+    Rule("structure.id_scientific", ERROR, None, None,
+         "A ref or id (`family_ref`, `child_ref`, `staff_ref`, `mentor_ref`, `contact_id`, "
+         "`session_id`, `event_id`, `pair_id`, `training_id`, `group_code`) is written in "
+         "scientific notation (`1.23457E+11`): the spreadsheet turned it into a number and its "
+         "digits are lost, so it cannot be matched with other months.",
+         "Format the column as Text in the spreadsheet, type the ids again, and re-send.",
+         STRUCTURE),
+    Rule("structure.id_float", WARNING, None, None,
+         "A ref or id (the same columns as structure.id_scientific) is written as a whole "
+         "decimal number (`137.0`, `137,0`, or a decimal number cell in a workbook). It is read "
+         "as `137`, so the same family keeps the same pseudonym across months. The delivery is "
+         "loaded.",
+         "Format the column as Text in the spreadsheet to avoid the warning.", STRUCTURE),
+    Rule("structure.empty_table", WARNING, None, None,
+         "A file or sheet is empty: 0 bytes, nothing but a byte-order mark, blank lines, or an "
+         "empty first row (as spreadsheets write a sheet with no data). It is read as its table "
+         "with no rows and the delivery is loaded; whether the month is then consistent is up "
+         "to the rules across tables (an empty families table with children listed fails them).",
+         "Nothing, if the table really has no rows that month.", STRUCTURE),
+    Rule("structure.subfolder", ERROR, None, None,
+         "A delivery folder holds a subfolder. Files inside subfolders are not read, so the "
+         "delivery could be incomplete (a common cause: an archive unpacked into a folder of the "
+         "same name). The subfolder is named by its position in the folder, never by its name.",
+         "Put every table's .csv file directly in the delivery folder, and re-send.", STRUCTURE),
+    Rule("structure.ignored_entry", WARNING, None, None,
+         "A delivery folder holds a hidden, lock or system entry (a name starting with `.` or "
+         "`~$`, `Thumbs.db`, `desktop.ini`, a `__MACOSX` folder). It is not read; the rest of "
+         "the delivery loads.",
+         "Nothing. To avoid the warning, leave such files out of the delivery.", STRUCTURE),
+    Rule("structure.file_type", ERROR, None, None,
+         "A file in a delivery folder is named as one of the contract's tables but is not a "
+         ".csv file (e.g. `services.xlsx` or `services.txt` inside the folder).",
+         "Save the table as 'CSV UTF-8' (or send one .xlsx workbook instead of the folder), and "
+         "re-send.", STRUCTURE),
+    Rule("structure.load_failed", ERROR, None, None,
+         "The delivery passed its checks but a value could not be stored in the warehouse (for "
+         "example a number too large for its column). It is rejected on its own; the other "
+         "deliveries of the refresh load.",
+         "Check the numbers and dates of the delivery, and re-send; if it happens again, tell the "
+         "pipeline administrator.", STRUCTURE),
+    Rule("validation.check_failed", ERROR, None, None,
+         "Checking the delivery failed unexpectedly (an error in the checks themselves, not a "
+         "rule the delivery broke). It is rejected on its own so that the other deliveries of "
+         "the refresh load, and so that the next refresh is not blocked by it.",
+         "Export the delivery again and re-send; if it happens again, tell the pipeline "
+         "administrator (the run's log in the Dagster UI has the details).", VALIDATION),
     Rule("structure.missing_table", ERROR, None, None,
          "One of the required tables (families, children, services) is missing. A table with "
          "a header row and no data rows is fine.",
@@ -271,16 +340,29 @@ _OTHER_STAGES = (
          "spaces are ignored when comparing).",
          "Remove or rename one of the two columns, and re-send.", STRUCTURE),
     Rule("structure.unknown_table", WARNING, None, None,
-         "A file or sheet that is not one of the contract's tables (or a file that is not .csv "
-         "inside a delivery folder). It is ignored; the rest of the delivery loads.",
+         "A file or sheet that is not named as one of the contract's tables (or a file that is "
+         "not .csv inside a delivery folder). It is ignored, though still scanned for personal "
+         "data; the rest of the delivery loads. It is named by its position (\"the 3rd entry of "
+         "the folder\", \"the 2nd sheet of the workbook\"), never by its name.",
          "Nothing, unless the centre meant it as one of the tables: then check its name.", STRUCTURE),
     Rule("structure.duplicate_table", ERROR, None, None,
-         "The same table is given twice in one delivery folder (e.g. services.csv and SERVICES.CSV).",
-         "Keep one file per table, and re-send.", STRUCTURE),
+         "The same table is given twice in one delivery: two files of a folder, or two sheets of "
+         "a workbook, whose names are the same once letter case and spaces are ignored (e.g. "
+         "`services.csv` and `SERVICES.CSV`, sheets `families` and `Families `).",
+         "Keep one file or sheet per table, and re-send.", STRUCTURE),
     Rule("privacy.pii_column", ERROR, None, None,
-         "A column header looks like personal data: a name, surname, personal code, address, "
-         "phone or e-mail (in Latvian or English). Such columns may never be sent.",
+         "A column header looks like personal data (a name, surname, personal code, address, "
+         "phone or e-mail, in Latvian or English), or holds it: a header that is itself an "
+         "e-mail address, phone number or personal code. Such columns may never be sent.",
          "Delete the column from the export (do not just empty it), and re-send.", PRIVACY),
+    Rule("privacy.pii_name", ERROR, None, None,
+         "The name of the delivery, or of a file, sheet or subfolder in it, holds a Latvian "
+         "personal code, an e-mail address or a phone number. The delivery is rejected and the "
+         "name is never repeated: not in the report, the audit, the logs, the Dagster UI or an "
+         "extract. The delivery is recorded as `withheld-<first 12 characters of its sha256>` "
+         "when its own name is the one, and a file or sheet is named by its position.",
+         "Rename the delivery, file or sheet (deliveries are named `<CENTRE>_<YYYY-MM>`, files "
+         "and sheets as the tables), and re-send.", PRIVACY),
     Rule("privacy.personal_code", ERROR, None, None,
          "A cell holds what looks like a Latvian personal code. The report shows where (table, "
          "row, column), never the value.",
@@ -307,8 +389,70 @@ def rule(rule_id: str) -> Rule:
 
 
 def validation_rules() -> tuple[Rule, ...]:
-    """The rules the validation suites check."""
-    return tuple(r for r in RULES if r.stage == VALIDATION)
+    """The rules the validation suites check (not validation.check_failed: the suites failing)."""
+    return tuple(r for r in RULES if r.stage == VALIDATION and r.id != "validation.check_failed")
+
+
+_READING = """
+## How a delivery is read (decisions where the contract is silent)
+
+Reading never loses, shifts or invents a row: what cannot be read exactly is an error, and
+what is left out is named in a finding.
+
+- **CSV is parsed strictly.** The delimiter (`,` or `;`) is the one the first non-blank line
+  uses most. A quote that is not closed properly (`structure.csv_quote`) or a row with more or
+  fewer fields than the header (`structure.csv_fields`) is an error naming the file, the row
+  and the line: a value can never swallow the rows after it. Blank lines (also lines of
+  delimiters only) are skipped, before the header too, and rows keep the numbers a
+  spreadsheet shows (a quoted line break stays inside its row).
+- **Encodings.** UTF-8 (with or without byte-order mark) and Windows-1257 are read. A file
+  recognised as something else gets one error saying what it is and how to save it
+  (`structure.encoding`): UTF-16 or UTF-32 text ("Unicode text"), tab-separated text, an
+  .xlsx, .xls or PDF file renamed to .csv.
+- **Workbooks**: every row Excel shows is read, whatever the sheet's stored dimension says
+  (files written by other programs often carry a stale one). Formulas are read by the value
+  the spreadsheet last computed; a spreadsheet error value (`#N/A`, `#DIV/0!`, ...) in a
+  contract column is an error (`structure.error_value`). A workbook that is damaged (sheet XML
+  not well-formed, a NUL or invalid byte, broken compression), an old .xls, or anything else
+  that cannot be read whole is rejected whole (`structure.unreadable`).
+- **Files and sheets map to tables** by name with letter case, surrounding spaces and inner
+  runs of spaces ignored (`Group Attendance ` is `group_attendance`). Two that map to the same
+  table are an error, never a silent choice (`structure.duplicate_table`); so are two columns
+  with the same header (`structure.duplicate_column`).
+- **Every entry of a delivery folder is read or named in a finding.** `.csv` files named as
+  tables are read. A `.csv` file named otherwise, or any other file, is ignored with a warning
+  (`structure.unknown_table`), but a file named as a table that is not `.csv` is an error
+  (`structure.file_type`). Hidden, lock and system files (`.DS_Store`, `~$…`, `Thumbs.db`,
+  `desktop.ini`, a `__MACOSX` folder) are ignored with a warning (`structure.ignored_entry`).
+  A subfolder is an error (`structure.subfolder`): its files would not be read, so the
+  delivery could be incomplete. A link is an error (`structure.unreadable`); it is never
+  followed.
+- **Refs and ids a spreadsheet turned into numbers.** In every ref and id column
+  (`family_ref`, `child_ref`, `staff_ref`, `mentor_ref`, `contact_id`, `session_id`,
+  `event_id`, `pair_id`, `training_id`, `group_code`): a whole decimal number (`137.0`,
+  `137,0`, a decimal number cell in a workbook) is read as `137` with a warning
+  (`structure.id_float`), so the same family keeps the same pseudonym across months; scientific
+  notation (`1.23457E+11`) is an error, since its digits are gone (`structure.id_scientific`);
+  a ref or id spanning two lines is an error (`structure.value_format`). A whole-number cell
+  (`137`) is read as `137` without a warning.
+- **Numbers** larger than a count can be (more than 2,147,483,647) are a format error.
+- **Empty files and sheets** (0 bytes, only a byte-order mark, blank lines, an empty first
+  row) are their table with no rows, with a warning (`structure.empty_table`).
+- **Names are scanned for personal data** like cells: the delivery's name and the names of
+  its files, sheets and subfolders (`privacy.pii_name`), and every header
+  (`privacy.pii_column`). Names of files and sheets that are not the contract's tables, and
+  headers that are not the contract's columns, are **never repeated** in a report, the audit,
+  a log, the Dagster UI or an extract: they are named by position ("the 3rd entry of the
+  folder (sorted by name)", "the 2nd sheet of the workbook", "column 7"). A delivery whose own
+  name holds personal data is recorded as `withheld-<first 12 characters of its sha256>`;
+  only the archive keeps its name.
+- **One delivery never fails the refresh.** Anything that goes wrong while reading, checking
+  or storing one delivery rejects that delivery (`structure.unreadable`,
+  `validation.check_failed`, `structure.load_failed`); the others load, and the rejected one
+  leaves the queue, so the next refresh is not blocked. Only a failure of the pipeline itself
+  (a full disk, the checks failing for every delivery) fails the run, and then the queue is
+  kept as it was.
+"""
 
 
 def render_markdown() -> str:
@@ -333,6 +477,7 @@ def render_markdown() -> str:
     for s in STAGES:
         lines.append(f"- *{s}*: {STAGE_TEXT[s]}.")
     lines.append("")
+    lines += _READING.strip("\n").split("\n") + [""]
 
     def entry(r: Rule) -> list[str]:
         where = f" — column `{r.column}`" if r.column else ""

@@ -93,7 +93,7 @@ def writer_lock(paths: Paths, wait_seconds: float | None = None):
                 _held["depth"] -= 1
         return
     paths.work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
     deadline = time.monotonic() + wait_seconds
     told = False
     while True:

@@ -13,6 +13,7 @@ import shutil
 
 import duckdb
 
+from sos_pipeline import permissions
 from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
 from sos_pipeline.warehouse.db import writer_lock
@@ -47,6 +48,8 @@ def publish(paths: Paths) -> dict:
                 os.fsync(dst.fileno())
             # Check the copy opens before it replaces anything.
             duckdb.connect(str(tmp), read_only=True).close()
+            # Its readers' mode and group before the rename: warehouse.duckdb never has another.
+            permissions.for_readers(tmp)
             pause_point("publish")
             os.replace(tmp, paths.published)
         except BaseException:       # e.g. the disk is full: do not leave half a copy filling it

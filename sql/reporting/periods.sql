@@ -28,7 +28,9 @@ SELECT DISTINCT 'year', strftime(month, '%Y'), date_trunc('year', month)::DATE,
 FROM data_months;
 
 -- Reporting periods P1..Pn: consecutive spans of reporting_months from the start date,
--- the last one ending on the project's end date.
+-- the last one ending on the project's end date. They come from projects.yaml alone, never from
+-- the data (indicators.md, "Periods"): every Pn, PTD-Pn and PTD exists from the first refresh,
+-- so the period the data ends in shows its figures so far and the later ones 0.
 CREATE OR REPLACE TEMP TABLE reporting_periods AS
 WITH numbered AS (
     SELECT p.project, p.start_date, p.end_date, k,
@@ -48,14 +50,15 @@ SELECT p.project, c.period_type, c.period, c.period_start, c.period_end
 FROM reporting.projects p JOIN calendar c
   ON c.period_start <= p.end_date AND c.period_end >= p.start_date
 UNION ALL
+-- Project scopes: every reporting period and project-to-date period, whatever the data.
 SELECT r.project, 'reporting_period', 'P' || r.k, r.period_start, r.period_end
-FROM reporting_periods r WHERE r.period_start <= (SELECT max(last_month) FROM data_months)
+FROM reporting_periods r
 UNION ALL
 SELECT r.project, 'project_to_date', 'PTD-P' || r.k, r.start_date, r.period_end
-FROM reporting_periods r WHERE r.period_start <= (SELECT max(last_month) FROM data_months)
+FROM reporting_periods r
 UNION ALL
 SELECT p.project, 'project_to_date', 'PTD', p.start_date, p.end_date
-FROM reporting.projects p WHERE p.start_date <= (SELECT last_day(max(last_month)) FROM data_months);
+FROM reporting.projects p;
 
 -- Each period with the calendar months it overlaps (joins on month first, then on the date).
 CREATE OR REPLACE TABLE derived.period_months AS

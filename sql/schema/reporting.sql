@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS reporting.target_progress (
     project VARCHAR NOT NULL, indicator VARCHAR NOT NULL, breakdown VARCHAR, centre VARCHAR,
     period VARCHAR NOT NULL, period_end DATE NOT NULL, target DOUBLE NOT NULL, target_from DATE NOT NULL,
     actual DOUBLE NOT NULL, achievement DOUBLE);
-COMMENT ON TABLE reporting.target_progress IS 'Each project target against the actual project-to-date value at the end of every reporting period (PTD-P1..PTD-Pn, and PTD for the whole window). The target is the value in force at the period''s end (the latest revision dated on or before it).';
+COMMENT ON TABLE reporting.target_progress IS 'Each project target against the actual project-to-date value at the end of every reporting period (PTD-P1..PTD-Pn, and PTD for the whole window), including periods in progress or not begun (their actual is the value so far). The target is the value in force at the period''s end (the latest revision dated on or before it).';
 COMMENT ON COLUMN reporting.target_progress.project IS 'Project code.';
 COMMENT ON COLUMN reporting.target_progress.indicator IS 'Indicator code the target names (computed, or entered by hand in manual_values).';
 COMMENT ON COLUMN reporting.target_progress.breakdown IS 'NULL for the headline value, else the key=value pair the target is about.';
@@ -105,7 +105,7 @@ COMMENT ON COLUMN reporting.manual_values.date IS 'When it happened: it counts i
 
 CREATE TABLE IF NOT EXISTS reporting.periods (project VARCHAR, period_type VARCHAR NOT NULL,
     period VARCHAR NOT NULL, period_start DATE NOT NULL, period_end DATE NOT NULL);
-COMMENT ON TABLE reporting.periods IS 'Every period of every project scope: calendar months, quarters and years from the first to the last month of data (project scopes: those overlapping the window), and a project''s reporting periods and project-to-date periods.';
+COMMENT ON TABLE reporting.periods IS 'Every period of every project scope: calendar months, quarters and years from the first to the last month of data (project scopes: those overlapping the window), and every reporting period and project-to-date period of a project, whatever the data (from the first refresh; 0 until they begin).';
 COMMENT ON COLUMN reporting.periods.project IS 'Project code; NULL = the ALL scope.';
 COMMENT ON COLUMN reporting.periods.period_type IS 'month, quarter, year, reporting_period or project_to_date.';
 COMMENT ON COLUMN reporting.periods.period IS 'Label, as in indicator_values.';
