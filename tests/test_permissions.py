@@ -57,6 +57,10 @@ def _deliveries(data_dir: Path) -> None:
             (data_dir / d).mkdir(mode=0o755)
     finally:
         os.umask(old)
+    # the fixture made them under this process's umask, which an earlier in-process run may
+    # have set to 077 (Paths.ensure does): as a shell with umask 022 would have
+    for d in (data_dir, data_dir / "inbox"):
+        d.chmod(0o755)
     (good / "families.csv").chmod(0o755)
     (good / "children.csv").chmod(0o444)
     for p in [data_dir, *data_dir.rglob("*")]:
