@@ -72,6 +72,7 @@ class Extract:
     progress: list[dict]  # target progress at period.progress, for the chart
     deliveries: list[dict]
     has_data: bool
+    data_up_to: dt.date | None = None   # set while the period is in progress: the last day of data
 
     def sheet(self, slug: str) -> Sheet:
         return next(s for s in self.sheets if s.slug == slug)
@@ -357,4 +358,5 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
 
     return Extract(period=ep, project=project, centres=centres, threshold=t,
                    sheets=[summary, by_centre, monthly, targets, budget, quality],
-                   series=series, progress=progress_chart, deliveries=deliveries, has_data=has_data)
+                   series=series, progress=progress_chart, deliveries=deliveries, has_data=has_data,
+                   data_up_to=cells.data_end if in_progress else None)

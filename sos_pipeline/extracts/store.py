@@ -290,6 +290,11 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
         sheets.append(_changes_sheet(changes))
     if not ex.has_data:
         header.append(("Šim periodam vēl nav datu.", "There are no data for this period yet."))
+    elif ex.data_up_to is not None:
+        header.insert(3, (f"Periods vēl turpinās: dati līdz {ex.data_up_to:%d.%m.%Y.}; vidējie rādītāji "
+                          "mēnesī dalīti ar visiem perioda mēnešiem.",
+                          f"Period in progress: data up to {ex.data_up_to:%d %b %Y}; monthly averages are "
+                          "divided by all the period's months."))
     ex_out = Extract(**{**ex.__dict__, "sheets": sheets})
     pngs = charts_mod.render(ex_out)
     files: dict[str, bytes] = {f"{s.slug}.csv": render.to_csv(s) for s in sheets}
