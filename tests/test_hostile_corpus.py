@@ -301,8 +301,7 @@ def _code_in_cell(inbox, k):
 
 
 def _email_in_unknown_file(inbox, k):
-    p = _csv_folder(inbox, k.name, 1, centre="VAL") if False else writers.write_csv_utf8(
-        inbox, k.name, clean_tables("VAL", 2017, 1))
+    p = writers.write_csv_utf8(inbox, k.name, clean_tables("VAL", 2017, 1))
     (p / "contacts.csv").write_text(f'who,"where\n{EMAIL_IN_UNKNOWN_FILE}\n', encoding="utf-8")
 
 

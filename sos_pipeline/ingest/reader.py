@@ -432,30 +432,24 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
             except (ValueError, OverflowError):
                 values.append(None)
                 bad.append(source_row)
-        if errors:
-            findings.append(Finding(
-                "structure.error_value", ERROR, table.name, col.name,
-                f"{len(errors)} cell(s) in column '{col.name}' of {raw.source} hold a spreadsheet "
-                "error value (#N/A, #VALUE!, #REF!, ...): a formula failed. Correct the formula or "
-                "type the value, and re-send.", tuple(errors), len(errors)))
-        if scientific:
-            findings.append(Finding(
-                "structure.id_scientific", ERROR, table.name, col.name,
-                f"{len(scientific)} value(s) in column '{col.name}' of {raw.source} are written in "
-                "scientific notation (like 1.23457E+11): the spreadsheet turned the id into a "
-                "number and its digits are lost. Format the column as Text, type the ids again "
-                "and re-send.", tuple(scientific), len(scientific)))
-        if floats:
-            findings.append(Finding(
-                "structure.id_float", WARNING, table.name, col.name,
-                f"{len(floats)} value(s) in column '{col.name}' of {raw.source} were written as "
-                "decimal numbers (like 137.0) and were read as whole numbers (137). Format the "
-                "column as Text in the spreadsheet to avoid this.", tuple(floats), len(floats)))
-        if bad:
-            findings.append(Finding(
-                "structure.value_format", ERROR, table.name, col.name,
-                f"{len(bad)} value(s) in column '{col.name}' of {raw.source} cannot be read as "
-                f"{_KIND_LABEL.get(col.kind, 'an id on one line')}.", tuple(bad), len(bad)))
+        where = f"column '{col.name}' of {raw.source}"
+        for rows, rule, severity, what in (
+                (errors, "structure.error_value", ERROR,
+                 f"cell(s) in {where} hold a spreadsheet error value (#N/A, #VALUE!, #REF!, ...): a "
+                 "formula failed. Correct the formula or type the value, and re-send."),
+                (scientific, "structure.id_scientific", ERROR,
+                 f"value(s) in {where} are written in scientific notation (like 1.23457E+11): the "
+                 "spreadsheet turned the id into a number and its digits are lost. Format the column "
+                 "as Text, type the ids again and re-send."),
+                (floats, "structure.id_float", WARNING,
+                 f"value(s) in {where} were written as decimal numbers (like 137.0) and were read as "
+                 "whole numbers (137). Format the column as Text in the spreadsheet to avoid this."),
+                (bad, "structure.value_format", ERROR,
+                 f"value(s) in {where} cannot be read as "
+                 f"{_KIND_LABEL.get(col.kind, 'an id on one line')}.")):
+            if rows:
+                findings.append(Finding(rule, severity, table.name, col.name, f"{len(rows)} {what}",
+                                        tuple(rows), len(rows)))
         if col.kind == contract.DATE:
             data[col.name] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]")
         elif col.kind in (contract.INT, contract.YEAR):
