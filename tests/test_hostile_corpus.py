@@ -36,13 +36,17 @@ from sos_pipeline.sample.bad_corpus import clean_tables
 CODE_IN_DELIVERY_NAME = "230385-12345"          # 23.03.1985, century digit 1
 CODE_IN_FILE_NAME = "010190-11234"
 CODE_IN_CELL = "325678-90123"                   # the newer personal code
+CODE_IN_CHART_SHEET = "150577-10987"
+EMAIL_WITH_LATVIAN_LETTERS = "jānis.ozoliņš@example.lv"
+CODE_IN_EXTRA_FIELD = "311299-21234"
 EMAIL_IN_SHEET_NAME = "anna.ozola@example.lv"
 EMAIL_IN_HEADER = "maris.kalnins@example.lv"
 PHONE_IN_HEADER = "+371 29111222"
 PHONE_IN_FOLDER_NAME = "29333444"
 EMAIL_IN_UNKNOWN_FILE = "liga.berzina@example.lv"
 NEEDLES = (CODE_IN_DELIVERY_NAME, CODE_IN_FILE_NAME, CODE_IN_CELL, EMAIL_IN_SHEET_NAME,
-           EMAIL_IN_HEADER, PHONE_IN_HEADER, PHONE_IN_FOLDER_NAME, EMAIL_IN_UNKNOWN_FILE)
+           EMAIL_IN_HEADER, PHONE_IN_HEADER, PHONE_IN_FOLDER_NAME, EMAIL_IN_UNKNOWN_FILE,
+           CODE_IN_CHART_SHEET, EMAIL_WITH_LATVIAN_LETTERS, CODE_IN_EXTRA_FIELD)
 
 
 def _forms(needle: str) -> set[str]:
@@ -328,6 +332,23 @@ def _name_not_utf8(inbox, k):
     (p / "families.csv").rename(p / os.fsdecode("famil\u010dies.csv".encode("cp1257")))
 
 
+def _code_in_chart_sheet(inbox, k):
+    from openpyxl.chart import BarChart
+
+    p = writers.write_xlsx(inbox, k.name, clean_tables("VAL", 2017, 7))
+    _rewrite_workbook(p, lambda wb: wb.create_chartsheet(CODE_IN_CHART_SHEET).add_chart(BarChart()))
+
+
+def _latvian_email_header(inbox, k):
+    p = writers.write_csv_utf8(inbox, k.name, clean_tables("VAL", 2017, 8))
+    _edit_csv(p, "children", lambda ls: [ls[0] + "," + EMAIL_WITH_LATVIAN_LETTERS] + [l + ",x" if l else l for l in ls[1:]])
+
+
+def _code_in_extra_field(inbox, k):
+    p = writers.write_csv_utf8(inbox, k.name, clean_tables("VAL", 2017, 9))
+    _edit_csv(p, "children", lambda ls: [ls[0], ls[1] + "," + CODE_IN_EXTRA_FIELD, *ls[2:]])
+
+
 HOSTILE = [
     Kind("unclosed quote", "BAU_2016-01", "structure.csv_quote", _unclosed_quote),
     Kind("a row with an extra field", "BAU_2016-02", "structure.csv_fields", _extra_field),
@@ -361,6 +382,11 @@ HOSTILE = [
     Kind("Windows-1257 with UTF-8 letters mixed in", "VAL_2017-05", "structure.undecodable",
          _mixed_encodings),
     Kind("a file name that is not UTF-8", "VAL_2017-06", "structure.missing_table", _name_not_utf8),
+    Kind("a personal code as a chart sheet's name", "VAL_2017-07", "privacy.pii_name", _code_in_chart_sheet),
+    Kind("an e-mail with Latvian letters as a header", "VAL_2017-08", "privacy.pii_column",
+         _latvian_email_header),
+    Kind("a personal code in a row with a field too many", "VAL_2017-09", "privacy.personal_code",
+         _code_in_extra_field),
     Kind("a personal code in the delivery's name", f"BAU_2016-12 {CODE_IN_DELIVERY_NAME}",
          "privacy.pii_name", _code_in_delivery_name, recorded_as="withheld-"),
 ]

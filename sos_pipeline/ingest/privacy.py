@@ -44,7 +44,8 @@ def is_pii_header(header: str) -> bool:
 _OLD_CODE = re.compile(r"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-2])([0-9]{4})(?![0-9])")
 # The newer code: 32NNNN-NNNNN (hyphen optional).
 _NEW_CODE = re.compile(r"(?<![0-9])32[0-9]{4}-?[0-9]{5}(?![0-9])")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+# Letters of any alphabet (\w): an address may hold them (janis.ozoliņš@example.lv).
+_EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
 # Latvian phone: 8 digits starting 2 (mobile) or 6 (fixed), optional +371/00371,
 # written together or grouped by spaces (2912 3456, 29 123 456).
 _PHONE = re.compile(

@@ -60,6 +60,9 @@ class RawTable:
     headers: list[str]                # as written, trimmed
     rows: list[tuple[int, list]]      # (source row number, cells)
     empty: bool = False               # no header and no rows: the table with no rows (exports.md)
+    # Rows that could not be read as rows (a wrong field count; every line after a broken quote):
+    # never loaded, but scanned for personal data like the others, so a report says so.
+    unparsed: list[tuple[int, list]] = field(default_factory=list)
 
 
 @dataclass
@@ -187,6 +190,7 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
     rows: list[tuple[int, list]] = []
     headers: list[str] | None = None
     wrong: list[int] = []
+    unparsed: list[tuple[int, list]] = []
     record, line = 0, 0
     try:
         for cells in reader:
@@ -201,12 +205,14 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
                 continue
             if len(cells) != len(headers):
                 wrong.append(record)
+                unparsed.append((record, cells))
                 if len(wrong) == 1:
                     first_wrong = (record, start, len(cells))
                 continue
             rows.append((record, cells))
     except csv.Error:
-        return RawTable(name, source, headers or [], []), [Finding(
+        lines = [(i, [ln]) for i, ln in enumerate(text.splitlines(), 1)]
+        return RawTable(name, source, headers or [], [], unparsed=lines), [Finding(
             "structure.csv_quote", ERROR, table, None,
             f"{source}: a quote opened in row {record + 1} (line {line + 1}) is not closed "
             "properly: a quoted value must end with a quote followed by the delimiter or the end "
@@ -223,7 +229,7 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
             f"{len(headers)}; the first is row {r} (line {ln}), with {n}. A value holding the "
             f"delimiter '{delimiter}' must be quoted. Correct the rows listed and re-send.",
             tuple(wrong), len(wrong)))
-    return RawTable(name, source, headers, rows), findings
+    return RawTable(name, source, headers, rows, unparsed=unparsed), findings
 
 
 # ---------------------------------------------------------------- XLSX
@@ -254,14 +260,13 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
     tables: dict[str, RawTable] = {}
     findings: list[Finding] = []
     try:
-        for pos, ws in enumerate(wb.worksheets, 1):
+        for ws in wb.worksheets:
             title = ws.title or ""
+            pos = wb.sheetnames.index(title) + 1 if title in wb.sheetnames else 0
             where = f"the {ordinal(pos)} sheet of the workbook"
-            rule = privacy.name_hit(title)
-            if rule:
-                findings.append(Finding("privacy.pii_name", ERROR, None, None,
-                                        f"The name of {where} holds {privacy.what(rule)}. Rename the "
-                                        "sheet (sheets are named as the tables) and re-send.", (), 1))
+            pii = _name_findings(where, [title])
+            if pii:
+                findings += pii
                 continue
             key = table_key(title)
             name = key if key in contract.TABLES else ""
@@ -295,6 +300,15 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
                                         "Keep one sheet per table and re-send.", (), 1))
                 continue
             tables[name or f"?sheet{pos}"] = raw
+        for title in wb.sheetnames:     # chart sheets hold no table, but their names are scanned
+            if title in {ws.title for ws in wb.worksheets}:
+                continue
+            pos = wb.sheetnames.index(title) + 1
+            where = f"the {ordinal(pos)} sheet of the workbook"
+            pii = _name_findings(where, [title])
+            findings += pii or [Finding("structure.unknown_table", WARNING, None, None,
+                                        f"{where.capitalize()} is a chart sheet, not a table, and was "
+                                        "ignored.", (), 1)]
         if not wb.worksheets:
             findings.append(Finding("structure.unreadable", ERROR, None, None,
                                     "The workbook has no worksheet.", (), 1))
@@ -664,6 +678,9 @@ def privacy_gate(raw: dict[str, RawTable]) -> list[Finding]:
         headers = [h.lower() if h.lower() in columns else "" for h in t.headers]
         findings += privacy.scan_cells(t.name or None, t.source, headers,
                                        ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
+        if t.unparsed:      # by position only: these rows' fields do not line up with the header
+            findings += privacy.scan_cells(t.name or None, t.source, [],
+                                           ((r, [cell_text(c) for c in cells]) for r, cells in t.unparsed))
     return findings
 
 
