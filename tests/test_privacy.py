@@ -29,6 +29,8 @@ def test_contract_and_harmless_headers_pass(header):
     ("+371 29123456", "privacy.phone"),
     ("tel. 2912 3456", "privacy.phone"),
     ("00371 67123456", "privacy.phone"),
+    ("37129123456", "privacy.phone"),                # +371 29123456 typed into a number cell
+    ("1019011234", "privacy.personal_code"),         # 01019011234 typed into a number cell
 ])
 def test_cell_scan(text, rule):
     assert privacy.cell_hit(text) == rule

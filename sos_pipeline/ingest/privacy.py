@@ -46,10 +46,11 @@ _OLD_CODE = re.compile(r"(?<![0-9])([0-3][0-9])([01][0-9])([0-9]{2})-?([0-2])([0
 _NEW_CODE = re.compile(r"(?<![0-9])32[0-9]{4}-?[0-9]{5}(?![0-9])")
 # Letters of any alphabet (\w): an address may hold them (janis.ozoliņš@example.lv).
 _EMAIL = re.compile(r"[\w.%+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[^\W\d_]{2,}")
-# Latvian phone: 8 digits starting 2 (mobile) or 6 (fixed), optional +371/00371,
-# written together or grouped by spaces (2912 3456, 29 123 456).
+# Latvian phone: 8 digits starting 2 (mobile) or 6 (fixed), optional +371/00371 (or 371: what a
+# spreadsheet keeps of "+371 29123456" typed into a number cell), written together or grouped by
+# spaces (2912 3456, 29 123 456).
 _PHONE = re.compile(
-    r"(?<![\w\-./])(?:(?:\+|00)\s?371[\s\-]?)?[26](?:[0-9]{7}|[0-9]{3} [0-9]{4}|[0-9] [0-9]{3} [0-9]{3})(?![\w\-/]|\.[0-9])")
+    r"(?<![\w\-./])(?:(?:\+|00)?\s?371[\s\-]?)?[26](?:[0-9]{7}|[0-9]{3} [0-9]{4}|[0-9] [0-9]{3} [0-9]{3})(?![\w\-/]|\.[0-9])")
 
 
 def _real_date(dd: str, mm: str, yy: str, century: str) -> bool:
@@ -61,6 +62,11 @@ def _real_date(dd: str, mm: str, yy: str, century: str) -> bool:
     return True
 
 
+# What a spreadsheet keeps of a personal code typed without its hyphen into a number cell: the
+# leading zero of the day goes (01019011234 -> 1019011234).
+_CODE_AS_NUMBER = re.compile(r"^([1-9])([01][0-9])([0-9]{2})([0-2])([0-9]{4})(?:\.0+)?$")
+
+
 def cell_hit(text: str) -> str | None:
     """The privacy rule a cell's text breaks, or None."""
     if not text or len(text) < 6:
@@ -68,6 +74,9 @@ def cell_hit(text: str) -> str | None:
     for m in _OLD_CODE.finditer(text):
         if _real_date(*m.groups()[:4]):
             return "privacy.personal_code"
+    m = _CODE_AS_NUMBER.match(text)
+    if m and _real_date("0" + m[1], m[2], m[3], m[4]):
+        return "privacy.personal_code"
     if _NEW_CODE.search(text):
         return "privacy.personal_code"
     if "@" in text and _EMAIL.search(text):
