@@ -43,10 +43,12 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     config.pseudonym_key()  # refuse early in production without a key; say so with the demo key
     defs = build_definitions()
     paths = config.paths().ensure()
-    started = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    from sos_pipeline.ingest.load import _now
+
+    started = _now()            # the audit's clock (SOS_NOW sets it for tests and demos)
     t0 = time.monotonic()
     failed: list[str] = []
-    extracts_line = ""
+    extracts_line = due_line = ""
     refresh_job = defs.resolve_job_def("refresh")
     # Dagster's console log stays quiet: the coordinator reads one line per delivery here,
     # and everything else is in the run history (UI).
@@ -61,6 +63,7 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
                                            tags={"sos/trigger": "cli"})
         if not r.success:
             failed.append(f"refresh (run {r.run_id}){_failure_text(r)}")
+        due_line = _due_line(r)
         if paths.working_db.exists():
             with connect(paths) as con:     # what became of each delivery, in arrival order
                 for delivery, status in con.execute(
@@ -104,15 +107,31 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         out(f"  Rejection reports: {paths.quarantine}/<delivery>/REPORT.md")
     for line in indicators:
         out(line)
+    if due_line:
+        out(due_line)
     if extracts_line:
         out(extracts_line)
     out(f"\nPublished warehouse: {paths.published}")
+    if paths.parquet.is_dir():
+        out(f"Parquet files:       {paths.parquet}/ (schema.json: their tables and columns)")
     out(f"Open the Dagster UI:  DAGSTER_HOME={os.environ['DAGSTER_HOME']} "
         f"{Path(sys.executable).parent / 'dagster'} dev -w {config.REPO_ROOT / 'workspace.yaml'}")
     if failed:
         print("\nThe refresh itself failed:", *failed, sep="\n  ", file=sys.stderr)
         return 1
     return 0
+
+
+def _due_line(result) -> str:
+    """What the deliveries_due check of the run said: who has not delivered a month past its due day."""
+    from sos_pipeline.defs.publish import DUE_CHECK
+
+    for e in result.get_asset_check_evaluations():
+        if e.check_name == DUE_CHECK:
+            return (f"\nDeliveries due: {e.description}" if e.passed else
+                    f"\nDeliveries due (a warning): {e.description} Every centre and month, with its due "
+                    "day and when it arrived: reporting.completeness.")
+    return ""
 
 
 def _failure_text(result) -> str:

@@ -34,6 +34,8 @@ class Paths:
     @property
     def published(self) -> Path: return self.data / "warehouse.duckdb"
     @property
+    def parquet(self) -> Path: return self.data / "parquet"
+    @property
     def work(self) -> Path: return self.data / ".work"
     @property
     def working_db(self) -> Path: return self.work / "warehouse.duckdb"

@@ -26,6 +26,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     archived, staged, checks, core, loaded = ingest.build(partitions)
     reporting = indicators.build([core, loaded])
     warehouse = publish.build([core, loaded], reporting[-1])
+    due_check = publish.deliveries_due_check(warehouse)   # runs with `warehouse` in refresh and publish
     extract_parts = extracts.extract_partitions(ref)
     funder_extract = extracts.build(extract_parts, warehouse)
     assets = [archived, staged, core, loaded, *reporting, warehouse, funder_extract]
@@ -36,7 +37,9 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         "refresh", tags=WRITES, selection=dg.AssetSelection.assets(archived, loaded, *reporting, warehouse),
         description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
                     "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
-                    "rebuild the indicators, publish. Then the `extracts` job rebuilds the funder extracts.")
+                    "rebuild the indicators, publish, check that every centre has delivered its months past "
+                    "their due day (deliveries_due, a warning). Then the `extracts` job rebuilds the funder "
+                    "extracts.")
     load_job = dg.define_asset_job(
         "load_delivery", tags=WRITES, selection=dg.AssetSelection.assets(staged, core),
         description="Load one centre-month (pick its partition): read and stage its next queued "
@@ -62,7 +65,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=assets, asset_checks=[checks], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
+        assets=assets, asset_checks=[checks, due_check], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir)})
 

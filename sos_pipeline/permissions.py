@@ -6,18 +6,19 @@ On a shared server, other accounts must not read any of it. So everything the pi
 creates in the data folder is readable by its owner only: folders 0700, files 0600.
 
 `SOS_SHARE_GROUP=<group>` gives one group read access to what is published for readers,
-and to nothing else: `warehouse.duckdb` (0640), the `reports/` tree (folders 0750, files
-0640) and the data folder itself (0750, so the group can reach those two), all with that
-group. `archive/`, `quarantine/`, `.work/` and `inbox/` stay 0700 whatever it says.
+and to nothing else: `warehouse.duckdb` (0640), the `parquet/` and `reports/` trees (folders
+0750, files 0640) and the data folder itself (0750, so the group can reach those), all with
+that group. `archive/`, `quarantine/`, `.work/` and `inbox/` stay 0700 whatever it says.
 
 How: every entry point (the CLI, `Paths.ensure()`, which the Dagster resource calls before an
 asset touches the data folder) sets the process umask to 077, so whatever writes there
 (DuckDB, openpyxl, matplotlib, shutil, Dagster) creates 0600 files and 0700 folders.
 `Paths.ensure()` also tightens the data folder's top-level folders made by an older version.
 Then the few things readers get are given the share group's modes explicitly: the published
-copy before it is renamed over `warehouse.duckdb` (never a moment with the wrong mode), each
-report file before it is renamed into place, and the whole `reports/` tree after every
-extracts run (so turning SOS_SHARE_GROUP on or off takes effect on extracts left unchanged).
+copy before it is renamed over `warehouse.duckdb` (never a moment with the wrong mode), the
+Parquet set before it is swapped in, each report file before it is renamed into place, and the
+whole `reports/` tree after every extracts run (so turning SOS_SHARE_GROUP on or off takes
+effect on extracts left unchanged).
 
 Light imports only: imported when Dagster loads the code location.
 """
@@ -100,16 +101,17 @@ def _file_mode(st_mode: int, shared: bool) -> int:
 
 def secure_data_folder(paths) -> None:
     """The data folder's top-level folders, whichever version made them: 0700, except the data
-    folder itself and reports/, which are 0750 with the share group when SOS_SHARE_GROUP is set.
-    Files inside an older folder keep their modes, but nobody else can reach them any more."""
+    folder itself, reports/ and parquet/, which are 0750 with the share group when SOS_SHARE_GROUP
+    is set. Files inside an older folder keep their modes, but nobody else can reach them any more."""
     gid = share_group()
     shared = gid is not None
     try:
         for folder in (paths.archive, paths.quarantine, paths.work, paths.inbox):
             if folder.is_dir():
                 _apply(folder, PRIVATE_DIR, None)
-        if paths.reports.is_dir():
-            _apply(paths.reports, SHARED_DIR if shared else PRIVATE_DIR, gid)
+        for folder in (paths.reports, paths.parquet):
+            if folder.is_dir():
+                _apply(folder, SHARED_DIR if shared else PRIVATE_DIR, gid)
         _apply(paths.data, SHARED_DIR if shared else PRIVATE_DIR, gid)
     except OSError as exc:
         raise ConfigError(
@@ -129,11 +131,18 @@ def for_readers(path: Path | str) -> None:
 def secure_reports(reports: Path) -> None:
     """The whole reports/ tree: folders 0750 and files 0640 with the share group when
     SOS_SHARE_GROUP is set, else 0700 and 0600 (final extracts' files stay read-only)."""
+    for_readers_tree(reports)
+
+
+def for_readers_tree(folder: Path | str) -> None:
+    """A folder readers get and everything in it (reports/; the Parquet set before its rename):
+    folders 0750 and files 0640 with the share group when SOS_SHARE_GROUP is set, else 0700 and
+    0600 (read-only files stay read-only); links are not touched."""
     gid = share_group()
     shared = gid is not None
-    if not Path(reports).is_dir():
+    if not Path(folder).is_dir():
         return
-    for root, _dirs, files in os.walk(reports, onerror=_raise):
+    for root, _dirs, files in os.walk(folder, onerror=_raise):
         _apply(root, SHARED_DIR if shared else PRIVATE_DIR, gid)
         for name in files:
             p = os.path.join(root, name)

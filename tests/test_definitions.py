@@ -21,7 +21,7 @@ def test_definitions_snapshot(data_dir):
                     "reporting_base",
                     "indicators_served", "indicators_caseload", "indicators_services", "indicators_groups",
                     "indicators_events", "indicators_mentoring", "indicators_trainings", "indicators_manual",
-                    "indicator_values", "warehouse", "funder_extract"}
+                    "indicators_completeness", "indicator_values", "warehouse", "funder_extract"}
     # The indicators sit downstream of the validated data, and publishing waits for them.
     graph = repo.asset_graph
     assert dg.AssetKey("core_delivery") in graph.get(dg.AssetKey("reporting_base")).parent_keys
@@ -52,10 +52,17 @@ def test_definitions_snapshot(data_dir):
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
     assert checks == {"structure_and_privacy", "cross_table", "families", "children", "services",
                       "group_sessions", "group_attendance", "events", "event_participants",
-                      "mentoring", "trainings"}
+                      "mentoring", "trainings", "deliveries_due"}
     staged = repo.asset_graph.get(dg.AssetKey("staged_delivery"))
-    (checks_def,) = defs.asset_checks
+    checks_def, due_def = defs.asset_checks
     assert all(spec.blocking for spec in checks_def.check_specs)
+    # Who has delivered: a warning on the published warehouse, never blocking, run by the jobs
+    # that publish (refresh: the CLI, the sensor and the schedule; publish), not by the others.
+    (due,) = due_def.check_specs
+    assert (due.name, due.asset_key, due.blocking) == ("deliveries_due", dg.AssetKey("warehouse"), False)
+    assert {j: {k.name for k in repo.get_job(j).asset_layer.asset_graph.asset_check_keys}
+            >= {"deliveries_due"} for j in ("refresh", "publish", "extracts", "intake")} == {
+        "refresh": True, "publish": True, "extracts": False, "intake": False}
     parts = staged.partitions_def
     assert isinstance(parts, dg.MultiPartitionsDefinition)
     keys = parts.get_partition_keys()

@@ -94,6 +94,7 @@ def _what_a_refresh_made(data_dir: Path, tree: dict[str, os.stat_result]) -> Non
     """The refresh really made all there is to check."""
     names = set(tree)
     assert "warehouse.duckdb" in names and ".work/warehouse.duckdb" in names
+    assert {"parquet/schema.json", "parquet/reporting.indicator_values.parquet"} <= names
     assert any(n.startswith(".work/pending") for n in names)
     assert {"quarantine/BAU_2016-05/REPORT.md", "quarantine/RIG_2016-01/REPORT.md"} <= names
     archived = [n for n in names if n.startswith("archive/BAU_2016-03/") and n.endswith("/families.csv")]
@@ -127,7 +128,7 @@ def test_a_refresh_makes_everything_readable_by_its_owner_only(data_dir):
         assert _mode((folder / "BAU_2016-03" / name).stat()) == 0o600
 
 
-def test_share_group_gives_read_access_to_the_warehouse_and_reports_only(data_dir):
+def test_share_group_gives_read_access_to_the_warehouse_parquet_and_reports_only(data_dir):
     group = _other_group()
     _deliveries(data_dir)
     _refresh(data_dir, SOS_SHARE_GROUP=group.gr_name)
@@ -136,9 +137,9 @@ def test_share_group_gives_read_access_to_the_warehouse_and_reports_only(data_di
     wrong = {}
     for n, st in tree.items():
         top = n.split("/")[0]
-        if n in (".", "reports") or (top == "reports" and stat.S_ISDIR(st.st_mode)):
+        if n in (".", "reports", "parquet") or (top == "reports" and stat.S_ISDIR(st.st_mode)):
             want = (0o750, group.gr_gid)
-        elif n == "warehouse.duckdb" or top == "reports":
+        elif n == "warehouse.duckdb" or top in ("reports", "parquet"):
             want = (0o640, group.gr_gid)
         else:
             assert top in PRIVATE, n
@@ -148,7 +149,8 @@ def test_share_group_gives_read_access_to_the_warehouse_and_reports_only(data_di
             wrong[n] = (oct(got[0]), got[1], "wanted", oct(want[0]), want[1])
     assert not wrong, wrong
 
-    # Unset again: the next refresh takes the access back (warehouse.duckdb, reports/, the folder).
+    # Unset again: the next refresh takes the access back (warehouse.duckdb, parquet/, reports/,
+    # the folder).
     _refresh(data_dir)
     tree = _tree(data_dir)
     wrong = {n: oct(_mode(st)) for n, st in tree.items()

@@ -44,7 +44,9 @@ def build(core_assets):
     @dg.asset(group_name=GROUP, deps=core_assets, kinds={"duckdb", "sql"},
               description="Reference data (centres, projects, budgets, targets, manual values) and the "
                           "indicator catalogue into reporting.*; periods and scopes "
-                          "(sql/reporting/periods.sql) and activity in scope (sql/reporting/scoped_activity.sql).")
+                          "(sql/reporting/periods.sql), activity in scope (sql/reporting/scoped_activity.sql) "
+                          "and who has delivered which month, by its due day (reporting.completeness, "
+                          "sql/reporting/completeness.sql).")
     def reporting_base(context: dg.AssetExecutionContext, warehouse: Warehouse):
         from sos_pipeline.indicators.build import build_base, load_reference
         from sos_pipeline.warehouse.db import connect
@@ -55,9 +57,16 @@ def build(core_assets):
             build_base(con)
             periods = con.execute("SELECT coalesce(project, 'ALL'), count(*), min(period_start), max(period_end) "
                                   "FROM reporting.periods GROUP BY 1 ORDER BY 1").fetchall()
+            delivered = con.execute(
+                "SELECT centre, count(*), count(*) FILTER (WHERE status = 'accepted'), "
+                "count(*) FILTER (WHERE on_time), count(*) FILTER (WHERE status = 'rejected'), "
+                "count(*) FILTER (WHERE status = 'missing'), strftime(max(month), '%Y-%m') "
+                "FROM reporting.completeness GROUP BY centre ORDER BY centre").fetchall()
         return dg.MaterializeResult(metadata={
             "seconds": round(time.perf_counter() - t0, 3),
-            "periods": _md_table(["project", "periods", "from", "to"], periods)})
+            "periods": _md_table(["project", "periods", "from", "to"], periods),
+            "months_delivered": _md_table(["centre", "months expected", "accepted", "on time", "rejected",
+                                           "missing", "up to"], delivered)})
 
     family_assets = [_family_asset(f, reporting_base) for f in families()]
 

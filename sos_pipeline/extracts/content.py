@@ -182,7 +182,8 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
     rows = {}
     for label in labels:
         present = {(r["indicator"], r["breakdown"]) for r in raw if r["period"] == label}
-        present |= {(i, None) for i in cat}
+        # every indicator a project has (reporting rates are for the ALL project only)
+        present |= {(i, None) for i, c in cat.items() if not c.all_project_only}
         rows[label] = sorted(present, key=lambda k: (order.get(k[0], 99), k[1] is not None, k[1] or ""))
     keys = {(i, b, c, label) for label in labels if label in periods
             for i, b in rows[label] for c in [*codes, ALL]}
@@ -335,25 +336,34 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
         budget.note_en = "No budget is recorded for this project in the reference data."
 
     deliveries = _query(con, "deliveries", project=ep.project, start=ep.start, end=ep.end)
-    missing = _query(con, "missing_months", project=ep.project, start=ep.start, end=ep.end)
+    months_delivered = _query(con, "timeliness", project=ep.project, start=ep.start, end=ep.end)
     warnings = _query(con, "warnings", project=ep.project, start=ep.start, end=ep.end)
     quality = Sheet("data_quality", "Datu kvalitāte", "Data quality", [
         Column("kind", "Veids", "Kind"), Column("centre", "Centrs", "Centre"), Column("month", "Mēnesis", "Month", "month"),
         Column("delivery", "Piegāde", "Delivery"), Column("sha256", "Kontrolsumma (sha256)", "Checksum (sha256)", "hash"),
         Column("detail", "Piezīmes", "Detail")], numbers=False,
-        note_lv="Piegādes, uz kurām balstās pārskats, trūkstošie mēneši un validācijas brīdinājumi.",
-        note_en="The deliveries this extract rests on, missing months, and validation warnings.")
+        note_lv="Piegādes, uz kurām balstās pārskats; katra centra katrs mēnesis: saņemts laikā, pēc "
+                "termiņa vai trūkst; validācijas brīdinājumi.",
+        note_en="The deliveries this extract rests on; each centre's months: delivered on time, late, or "
+                "missing; validation warnings.")
     for d in deliveries:
         quality.rows.append(["delivery", d["centre"], d["month"], d["delivery"], d["sha256"],
                              f"{d['form']}; {d['rows_loaded'] or 0} rows; {d['warnings']} warnings"])
-    for m in missing:
-        quality.rows.append(["missing_month", m["centre"], m["month"], "", "",
-                             "Nav pieņemtas piegādes / no accepted delivery"])
+    for m in months_delivered:     # on time: the first accepted version received by the due day
+        due = f"{m['due_on']:%Y-%m-%d}"
+        if m["timeliness"] == "on_time":
+            kind, detail = "month_on_time", f"Saņemta laikā (termiņš {due}) / delivered on time (due {due})"
+        elif m["timeliness"] == "late":
+            kind, detail = "month_late", (f"Saņemta pēc termiņa {due}, pieņemta {m['accepted_on']:%Y-%m-%d} / "
+                                          f"delivered late: due {due}, accepted {m['accepted_on']:%Y-%m-%d}")
+        else:
+            kind, detail = "missing_month", f"Nav pieņemtas piegādes (termiņš {due}) / no accepted delivery (due {due})"
+        quality.rows.append([kind, m["centre"], m["month"], "", "", detail])
     for w in warnings:
         quality.rows.append(["warning", w["centre"], w["month"], w["delivery"], "",
                              f"{w['rule']} ({'/'.join(x for x in (w['table_name'], w['column_name']) if x) or 'delivery'}: "
                              f"{w['row_count']} rows)"])
-    if not (deliveries or missing or warnings):
+    if not (deliveries or months_delivered or warnings):
         quality.rows.append(["none", "", None, "", "", "Nav datu šim periodam / no data for this period"])
 
     return Extract(period=ep, project=project, centres=centres, threshold=t,

@@ -3,12 +3,14 @@
 Each step below runs in one transaction on the working warehouse:
 1. `load_reference`  reporting.centres/projects/targets/... and the catalogue, from the YAML files;
 2. `build_base`      periods and scopes (sql/reporting/periods.sql), activity in scope
-                     (sql/reporting/scoped_activity.sql);
+                     (sql/reporting/scoped_activity.sql), who has delivered
+                     (sql/reporting/completeness.sql, as of today in Riga);
 3. `build_family`    one per file of sql/indicators/: its SELECT into derived.values_<file>;
 4. `build_values`    reporting.indicator_values from every family, then reporting.target_progress.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from sos_pipeline import contract, reference
@@ -33,11 +35,19 @@ def _run(con, name: str) -> None:
 def load_reference(con, ref: reference.Reference) -> None:
     """Reference data and the catalogue into reporting.* (replacing what was there)."""
     with transaction(con):
+        # A warehouse made before a column existed: ensure_schema only creates missing tables, so
+        # add the column here, and (re)write every reporting comment from sql/schema/reporting.sql.
+        con.execute("ALTER TABLE reporting.centres ADD COLUMN IF NOT EXISTS due_day INTEGER")
+        for stmt in statements(sql("schema/reporting")):
+            if stmt.upper().startswith("COMMENT ON"):
+                con.execute(stmt)
         for t in ("centres", "projects", "project_centres", "project_budget", "targets",
                   "manual_values", "indicator_catalogue"):
             con.execute(f"DELETE FROM reporting.{t}")
-        con.executemany("INSERT INTO reporting.centres VALUES (?, ?, ?, ?)",
-                        [(c.code, c.name_lv, c.name_en, c.active_from) for c in ref.centres.values()])
+        con.executemany("INSERT INTO reporting.centres (centre, name_lv, name_en, active_from, due_day) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        [(c.code, c.name_lv, c.name_en, c.active_from, c.due_day)
+                         for c in ref.centres.values()])
         for p in ref.projects.values():
             con.execute("INSERT INTO reporting.projects VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [p.code, p.number, p.name_lv, p.name_en, p.funder, p.start, p.end,
@@ -67,11 +77,19 @@ def load_reference(con, ref: reference.Reference) -> None:
                     "complete the course.'")
 
 
-def build_base(con) -> None:
-    """Periods, scopes and activity in scope: what every indicator file reads."""
+def build_base(con, today: dt.date | None = None) -> None:
+    """Periods, scopes, activity in scope and who has delivered: what every indicator file reads.
+
+    `today` (default: today in Riga, or SOS_TODAY) decides the last ended month of
+    reporting.completeness."""
+    if today is None:
+        from sos_pipeline.ingest.intake import today as riga_today
+        today = riga_today()
     with transaction(con):
+        con.execute(f"SET VARIABLE sos_today = DATE '{today.isoformat()}'")
         _run(con, "reporting/periods")
         _run(con, "reporting/scoped_activity")
+        _run(con, "reporting/completeness")
 
 
 def build_family(con, family: str) -> int:

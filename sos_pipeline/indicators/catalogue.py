@@ -12,6 +12,7 @@ import yaml
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.yaml")
 MANUAL = "manual"
+ALL_PROJECT = "all"
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,15 @@ class Indicator:
     name_lv: str
     name_en: str
     definition: str
+    scope: str = "any"            # "all": computed for the ALL project only (no project scopes)
 
     @property
     def manual(self) -> bool:
         return self.sql == MANUAL
+
+    @property
+    def all_project_only(self) -> bool:
+        return self.scope == ALL_PROJECT
 
 
 @lru_cache(maxsize=1)
@@ -40,8 +46,12 @@ def catalogue() -> tuple[Indicator, ...]:
         if e["indicator"] in seen:
             raise ValueError(f"{CATALOGUE_FILE}: {e['indicator']!r} is listed twice")
         seen.add(e["indicator"])
+        scope = e.get("scope", "any")
+        if scope not in ("any", ALL_PROJECT):
+            raise ValueError(f"{CATALOGUE_FILE}: {e['indicator']!r}: scope must be 'any' or "
+                             f"'{ALL_PROJECT}', got {scope!r}")
         out.append(Indicator(e["indicator"], e["sql"], e["unit"], tuple(e.get("breakdowns") or ()),
-                             e["name_lv"], e["name_en"], " ".join(str(e["definition"]).split())))
+                             e["name_lv"], e["name_en"], " ".join(str(e["definition"]).split()), scope))
     return tuple(out)
 
 
@@ -60,3 +70,8 @@ def computed() -> tuple[str, ...]:
 
 def manual() -> tuple[str, ...]:
     return tuple(i.indicator for i in catalogue() if i.manual)
+
+
+def all_project_only() -> tuple[str, ...]:
+    """Indicators computed for the ALL project only (scope: all), e.g. the reporting rates."""
+    return tuple(i.indicator for i in catalogue() if i.all_project_only)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 SCHEMA_ORDER = {"reporting": 0, "audit": 1, "core": 2, "derived": 3, "staging": 4}
 SCHEMA_TEXT = {
-    "reporting": "What analysts query: indicator values, target progress, the catalogue, periods and "
-                 "the reference data. Stable names: indicator_values, target_progress, "
-                 "indicator_catalogue (warehouse.md).",
+    "reporting": "What analysts query: indicator values, target progress, the catalogue, who has "
+                 "delivered, periods and the reference data. Stable names: indicator_values, "
+                 "target_progress, indicator_catalogue, completeness (warehouse.md).",
     "audit": "What became of every delivery, and the findings of validation.",
     "core": "Every accepted delivery's rows, pseudonymised (refs are keyed hashes), one centre-month "
             "replaced at a time.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,6 +27,11 @@ from sos_pipeline.warehouse.db import connect, sql, statements, transaction
 
 
 def _now() -> dt.datetime:
+    """UTC, as the audit records it (received_at, processed_at). SOS_NOW=<ISO time, UTC> sets it,
+    as SOS_TODAY sets the day: for tests and demos of due days and on-time delivery."""
+    override = os.environ.get("SOS_NOW")
+    if override:
+        return dt.datetime.fromisoformat(override).replace(tzinfo=None, microsecond=0)
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 

@@ -19,6 +19,10 @@ from sos_pipeline.indicators import catalogue as _catalogue
 COMPUTED_INDICATORS = _catalogue.computed()
 MANUAL_INDICATORS = _catalogue.manual()
 KNOWN_INDICATORS = COMPUTED_INDICATORS + MANUAL_INDICATORS
+# Indicators computed for the ALL project only (reporting rates): no project target may name them.
+ALL_ONLY_INDICATORS = _catalogue.all_project_only()
+# A month's delivery is due by this day of the next month unless centres.yaml says otherwise.
+DEFAULT_DUE_DAY = 10
 
 
 class ReferenceError(ValueError):
@@ -32,6 +36,7 @@ class Centre:
     name_en: str
     active_from: dt.date
     town: str | None = None
+    due_day: int = DEFAULT_DUE_DAY  # a month's delivery is due by this day of the next month (1-28)
 
 
 @dataclass(frozen=True)
@@ -146,15 +151,18 @@ def load(data_dir: Path | None = None) -> Reference:
     centres: dict[str, Centre] = {}
     for i, raw in enumerate(_read(cpath, "centres"), 1):
         e = _Entry(cpath, f"centre #{i}", raw)
-        e.check_unknown({"code", "name_lv", "name_en", "active_from", "town"})
+        e.check_unknown({"code", "name_lv", "name_en", "active_from", "town", "due_day"})
         code = e.get("code", str)
         e.where = f"centre {code!r}"
         if not code.isalnum() or not code.isupper() or len(code) > 8:
             e.fail("code must be 1-8 upper-case letters or digits")
         if code in centres:
             e.fail("code is listed twice")
+        due_day = e.get("due_day", int, False, DEFAULT_DUE_DAY)
+        if not 1 <= due_day <= 28:   # every month has a 28th: the due day exists in every month
+            e.fail(f"due_day must be a day of the month 1-28, got {due_day}")
         centres[code] = Centre(code, e.get("name_lv", str), e.get("name_en", str),
-                               e.get("active_from", dt.date), e.get("town", str, False))
+                               e.get("active_from", dt.date), e.get("town", str, False), due_day)
     if not centres:
         raise ReferenceError(f"{cpath}: no centres listed")
 
@@ -201,6 +209,9 @@ def load(data_dir: Path | None = None) -> Reference:
             ind = te.get("indicator", str)
             if ind not in KNOWN_INDICATORS:
                 te.fail(f"unknown indicator {ind!r} (known: {', '.join(KNOWN_INDICATORS)})")
+            if ind in ALL_ONLY_INDICATORS:
+                te.fail(f"{ind!r} is computed for all projects together (project ALL) only, so a "
+                        "project's target or value cannot name it")
             centre = te.get("centre", str, False)
             if centre is not None and centre not in pc:
                 te.fail(f"centre {centre!r} is not one of the project's centres {list(pc)}")

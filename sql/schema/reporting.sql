@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS reporting.indicator_values (
     indicator VARCHAR NOT NULL, project VARCHAR, centre VARCHAR, period_type VARCHAR NOT NULL,
     period VARCHAR NOT NULL, period_start DATE NOT NULL, period_end DATE NOT NULL, breakdown VARCHAR,
     value DOUBLE NOT NULL);
-COMMENT ON TABLE reporting.indicator_values IS 'Every indicator of the catalogue for every scope (project or ALL x centre or ALL) and period. Unique counts are computed per scope and period, never summed: a quarter is not the sum of its months. Rows with value 0 may be absent, except the headline families_served and children_served rows, which exist for every period of every scope.';
+COMMENT ON TABLE reporting.indicator_values IS 'Every indicator of the catalogue for every scope (project or ALL x centre or ALL) and period. Unique counts are computed per scope and period, never summed: a quarter is not the sum of its months. Rows with value 0 may be absent, except the headline families_served and children_served rows, which exist for every period of every scope, and the reporting rates (project ALL only), which exist for every period with a month expected from the centre.';
 COMMENT ON COLUMN reporting.indicator_values.indicator IS 'Indicator code (reporting.indicator_catalogue).';
 COMMENT ON COLUMN reporting.indicator_values.project IS 'Project code of the scope; NULL = ALL (every activity, attributed or not).';
 COMMENT ON COLUMN reporting.indicator_values.centre IS 'Centre code of the scope; NULL = ALL centres (for a project: the project''s centres).';
@@ -17,7 +17,7 @@ COMMENT ON COLUMN reporting.indicator_values.period IS 'Period label: 2014-03, 2
 COMMENT ON COLUMN reporting.indicator_values.period_start IS 'First day of the period (inclusive).';
 COMMENT ON COLUMN reporting.indicator_values.period_end IS 'Last day of the period (inclusive).';
 COMMENT ON COLUMN reporting.indicator_values.breakdown IS 'NULL for the headline value, else one key=value pair, e.g. service=psychologist.';
-COMMENT ON COLUMN reporting.indicator_values.value IS 'The value (DOUBLE): a count, a sum of hours or people, or a monthly average.';
+COMMENT ON COLUMN reporting.indicator_values.value IS 'The value (DOUBLE): a count, a sum of hours or people, a monthly average, or a percentage (reporting rates: 0-100).';
 
 CREATE TABLE IF NOT EXISTS reporting.target_progress (
     project VARCHAR NOT NULL, indicator VARCHAR NOT NULL, breakdown VARCHAR, centre VARCHAR,
@@ -43,17 +43,18 @@ COMMENT ON COLUMN reporting.indicator_catalogue.indicator IS 'Indicator code.';
 COMMENT ON COLUMN reporting.indicator_catalogue.name_lv IS 'Name in Latvian.';
 COMMENT ON COLUMN reporting.indicator_catalogue.name_en IS 'Name in English.';
 COMMENT ON COLUMN reporting.indicator_catalogue.definition IS 'Exact definition (indicators.md).';
-COMMENT ON COLUMN reporting.indicator_catalogue.unit IS 'families, children, participants, contacts, hours, groups, sessions, events, adults, pairs, mentors, people, items.';
+COMMENT ON COLUMN reporting.indicator_catalogue.unit IS 'families, children, participants, contacts, hours, groups, sessions, events, adults, pairs, mentors, people, items, percent.';
 COMMENT ON COLUMN reporting.indicator_catalogue.breakdowns IS 'Breakdown keys available, comma-separated (empty: headline only).';
 COMMENT ON COLUMN reporting.indicator_catalogue.source IS 'Where the value comes from: sql/indicators/<file>.sql, or manual (reference data).';
 
 CREATE TABLE IF NOT EXISTS reporting.centres (
-    centre VARCHAR NOT NULL, name_lv VARCHAR, name_en VARCHAR, active_from DATE NOT NULL);
+    centre VARCHAR NOT NULL, name_lv VARCHAR, name_en VARCHAR, active_from DATE NOT NULL, due_day INTEGER);
 COMMENT ON TABLE reporting.centres IS 'The centres (reference data, centres.yaml).';
 COMMENT ON COLUMN reporting.centres.centre IS 'Centre code.';
 COMMENT ON COLUMN reporting.centres.name_lv IS 'Name in Latvian.';
 COMMENT ON COLUMN reporting.centres.name_en IS 'Name in English.';
 COMMENT ON COLUMN reporting.centres.active_from IS 'First month a delivery is expected.';
+COMMENT ON COLUMN reporting.centres.due_day IS 'A month''s delivery is due by this day of the next month (1-28; 10 unless centres.yaml says otherwise).';
 
 CREATE TABLE IF NOT EXISTS reporting.projects (
     project VARCHAR NOT NULL, number VARCHAR, name_lv VARCHAR, name_en VARCHAR, funder VARCHAR,
