@@ -34,27 +34,8 @@ def sql(name: str, **identifiers: str) -> str:
 
 
 def statements(text: str) -> list[str]:
-    """Split a SQL file into statements: ';' ends one outside quotes; '--' comments are dropped."""
-    out, buf, i, n = [], [], 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in ("'", '"'):                       # a quoted literal or identifier, '' / "" escaped
-            j = i + 1
-            while j < n and not (text[j] == ch and (j + 1 >= n or text[j + 1] != ch)):
-                j += 2 if text[j] == ch else 1
-            buf.append(text[i:j + 1])
-            i = j + 1
-        elif text.startswith("--", i):
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif ch == ";":
-            out.append("".join(buf).strip())
-            buf, i = [], i + 1
-        else:
-            buf.append(ch)
-            i += 1
-    out.append("".join(buf).strip())
-    return [s for s in out if s]
+    """A SQL file's statements, as DuckDB's own parser splits them (`extract_statements`)."""
+    return [q for q in (st.query.strip() for st in duckdb.extract_statements(text)) if q]
 
 
 @contextlib.contextmanager
