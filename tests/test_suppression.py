@@ -318,3 +318,26 @@ def test_protect_passes_its_own_audit():
         for k, s in status.items():
             if s == "primary" and box[k][1] - box[k][0] < 1:
                 assert pinned_by_the_markers_alone(values, eqs, 5, k)
+
+
+def test_a_headline_is_not_hidden_for_a_cell_the_markers_give_away():
+    """The families_exited shape of EEA-2013-150's last period, with a headline over two periods:
+        h = i + m + r      (4 = 2 + 1 + 1: the period's families exited, by exit reason)
+        i = iB + iV        (2 = 1 + 1: one exit reason, by centre; the other centre's cells are 0)
+        T = h + Q          (13 = 4 + 9: the whole project = this period + the other one)
+    Every one of h, i, iB, iV, m, r is `<5`, and i >= 1 + 1, m >= 1, r >= 1 give h >= 4, so
+    h = 4 and all of them are pinned by the markers alone: no `x` anywhere can change that.
+    Step (a) hides Q (T = h + Q with h alone hidden). The audit then finds h pinned; the old rule
+    hid T, the headline, for it, in vain. Now T stays shown, and the brute-force attacker learns
+    nothing that it would not learn with every cell hidden."""
+    values = {"T": 13, "h": 4, "Q": 9, "i": 2, "iB": 1, "iV": 1, "m": 1, "r": 1}
+    eqs = [total_of("h", ["i", "m", "r"]), total_of("i", ["iB", "iV"]), total_of("T", ["h", "Q"])]
+    status = protect(values, set(values), eqs)
+    assert status == {"Q": "secondary", **{k: "primary" for k in ["h", "i", "iB", "iV", "m", "r"]}}
+    assert "T" not in status
+    pinned = pinned_primaries(values, status, eqs, 5, set(values))
+    assert sorted(pinned) == sorted(k for k in pinned if pinned_by_the_markers_alone(values, eqs, 5, k))
+    everything = {k: "primary" if v < 5 else "secondary" for k, v in values.items()}
+    assert sorted(pinned) == sorted(pinned_primaries(values, everything, eqs, 5, set(values)))
+    # With T hidden too (the old choice), exactly the same cells are pinned: hiding T bought nothing.
+    assert pinned_primaries(values, {**status, "T": "secondary"}, eqs, 5, set(values)) == pinned

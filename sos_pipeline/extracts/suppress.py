@@ -19,15 +19,16 @@ hidden too (*secondary* suppression, shown as `x`), in two steps repeated until 
     again. The audit catches this and hides ALL as well.
 
 The attacker in the audit is deliberately stronger than a real reader: it knows every sum,
-combines them in every possible way (a linear program finds each cell's lowest and highest
-possible value), rounds those to whole numbers for whole-number cells, and knows which side of
+combines them in every possible way (linear programs, solved by HiGHS through
+scipy.optimize.linprog, find each cell's lowest and highest possible value), rounds those to whole numbers for whole-number cells, and knows which side of
 "0 or >= threshold" each `x` count is on (the side the truth is on). What keeps this attacker
 guessing keeps a real reader guessing; the price is an occasional extra `x`.
 
 Limits. Whole-number reasoning beyond rounding each cell's range (parity and the like) is not
 modelled. And the markers alone may give a cell away, which no suppression can prevent: with
-threshold 3, a row `<3` = `<3` + `<3` can only be 2 = 1 + 1. `protect` then hides all it can.
-"""
+threshold 3, a row `<3` = `<3` + `<3` can only be 2 = 1 + 1. `protect` finds those cells first
+(`_pinned_anyway`: pinned even with every nonzero cell hidden) and hides nothing for them, as
+hiding more could not help: it would only cost figures, headlines included."""
 from __future__ import annotations
 
 import heapq
@@ -40,6 +41,7 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 EPS = 1e-9        # float slack when comparing bounds
 MAX_ROUNDS = 50   # bound propagation stops after about this many passes over the sums
+LP_TOL = 1e-6     # the LP solver's answers are exact to about its feasibility tolerance (1e-7)
 
 
 @dataclass(frozen=True)
@@ -154,18 +156,23 @@ def _tighten(terms: Terms, box: dict, integer: set) -> list:
     return moved
 
 
-def _round(k, lo, hi, integer):
+def _round(k, lo, hi, integer, tol=EPS):
     if k in integer:
-        lo = math.ceil(lo - EPS) if math.isfinite(lo) else lo
-        hi = math.floor(hi + EPS) if math.isfinite(hi) else hi
+        lo = math.ceil(lo - tol) if math.isfinite(lo) else lo
+        hi = math.floor(hi + tol) if math.isfinite(hi) else hi
     return lo, hi
 
 
 def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=None) -> dict:
     """The lowest and highest value of each target cell over all x with x in box and every
-    equation holding (the simplex method; one connected group of unknown cells at a time).
-    Unknowns are shifted to y = x - lo >= 0; finite upper bounds become rows y + s = hi - lo.
-    With `truth` (protect's audit), stop at the first bound showing the cell can move by 1."""
+    equation holding: linear programs solved by HiGHS (scipy.optimize.linprog), one connected
+    group of unknown cells at a time. A bound the solver cannot establish (a numerical failure)
+    keeps the propagated box. With `truth` (protect's audit), the lowest value is looked for only
+    while the highest does not already show that the cell can move by 1."""
+    import numpy as np                       # here, not at import: the code location loads fast
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_array
+
     unknown = {k for ts in eqs for k, _ in ts if box[k][0] < box[k][1]}
     by_cell: dict = {}
     for i, ts in enumerate(eqs):
@@ -178,84 +185,59 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
         group, rows_of, stack = {start}, set(), [start]
         while stack:
             for i in by_cell[stack.pop()]:
-                rows_of.add(i)
-                new = {k for k, _ in eqs[i] if k in unknown} - group
-                group |= new
-                stack += new
+                if i not in rows_of:
+                    rows_of.add(i)
+                    for k, _ in eqs[i]:
+                        if k in unknown and k not in group:
+                            group.add(k)
+                            stack.append(k)
         seen |= group
         cols = sorted(group, key=repr)
         col = {k: j for j, k in enumerate(cols)}
-        ups = [k for k in cols if math.isfinite(box[k][1])]
-        n, u, e = len(cols), len(ups), len(rows_of)
-        T = []
-        for r, i in enumerate(sorted(rows_of)):    # equality rows, each with its artificial
-            row = [0.0] * (n + u + e + 1)
+        data, row_idx, col_idx, rhs = [], [], [], []
+        for r, i in enumerate(sorted(rows_of)):
+            b = 0.0
             for k, a in eqs[i]:
                 if k in col:
-                    row[col[k]] += a
-                row[-1] -= a * box[k][0]
-            sign = -1.0 if row[-1] < 0 else 1.0
-            T.append([sign * x for x in row])
-            T[-1][n + u + r] = 1.0
-        for s, k in enumerate(ups):
-            T.append([0.0] * (n + u + e + 1))
-            T[-1][col[k]] = T[-1][n + s] = 1.0
-            T[-1][-1] = box[k][1] - box[k][0]
-        basis = [n + u + r for r in range(e)] + [n + s for s in range(u)]
-        phase1 = _simplex(T, basis, [0.0] * (n + u) + [1.0] * e, n + u + e)
-        if phase1 is None or phase1 > 1e-7:
-            continue          # numerically troubled: keep the propagated boxes
-        for r in reversed(range(len(T))):          # drive artificials (at zero) out of the basis
-            if basis[r] >= n + u:
-                j = next((j for j in range(n + u) if abs(T[r][j]) > EPS), None)
-                if j is None:
-                    del T[r], basis[r]                # a redundant equation
+                    data.append(a)
+                    row_idx.append(r)
+                    col_idx.append(col[k])
                 else:
-                    _pivot(T, basis, r, j)
-        T = [row[:n + u] + row[-1:] for row in T]
+                    b -= a * box[k][0]
+            rhs.append(b)
+        A = csr_array((data, (row_idx, col_idx)), shape=(len(rows_of), len(cols)))
+        bounds = [(box[k][0], box[k][1] if math.isfinite(box[k][1]) else None) for k in cols]
+
+        seen_lo = {k: math.inf for k in cols}       # the lowest and highest value of each cell
+        seen_hi = {k: -math.inf for k in cols}      # in the solutions found so far
+
+        def solve(j, sign):
+            """sign * x_j at its minimum, or None when the solver does not say."""
+            c = np.zeros(len(cols))
+            c[j] = sign
+            res = linprog(c, A_eq=A, b_eq=rhs, bounds=bounds, method="highs")
+            if res.status != 0:
+                return None
+            for kk, x in zip(cols, res.x):
+                seen_lo[kk], seen_hi[kk] = min(seen_lo[kk], x), max(seen_hi[kk], x)
+            return res.fun
+
         for k in (k for k in cols if k in targets):
             j, (lo, hi) = col[k], box[k]
-            cost = [0.0] * (n + u)
-            cost[j] = -1.0
-            high = _simplex([r[:] for r in T], basis[:], cost, n + u)
-            hi = hi if high is None else min(hi, lo - high)
-            if truth is None or hi < truth[k] + 1 - EPS:
-                cost[j] = 1.0
-                lo += _simplex([r[:] for r in T], basis[:], cost, n + u) or 0.0
-            out[k] = _round(k, lo, hi, integer)
+            # A solution already at the box's bound, or (protect's audit) one already showing that
+            # the cell can move by 1, makes that linear program unnecessary: same answer.
+            moves = truth is not None and (seen_hi[k] >= truth[k] + 1 - LP_TOL or seen_lo[k] <= truth[k] - 1 + LP_TOL)
+            if seen_hi[k] < hi - LP_TOL and not moves:
+                high = solve(j, -1.0)
+                if high is not None:
+                    hi = min(hi, -high)
+            moves = truth is not None and (hi >= truth[k] + 1 - EPS or seen_lo[k] <= truth[k] - 1 + LP_TOL)
+            if seen_lo[k] > lo + LP_TOL and not moves:
+                low = solve(j, 1.0)
+                if low is not None:
+                    lo = max(lo, low)
+            out[k] = _round(k, lo, hi, integer, LP_TOL)
     return out
-
-
-def _simplex(T, basis, cost, allowed):
-    """Minimise cost . z over the tableau T (rows [coefficients..., rhs]) from a feasible basis,
-    entering columns < allowed, Bland's rule (no cycling). None when unbounded or too long.
-    d holds the reduced costs, and minus the objective in its last place."""
-    d = list(cost) + [0.0]
-    for c, row in zip([cost[b] for b in basis], T):
-        if c:
-            d = [x - c * y for x, y in zip(d, row)]
-    for _ in range(50 * (len(T) + allowed)):
-        enter = next((j for j in range(allowed) if d[j] < -EPS), None)
-        if enter is None:
-            return -d[-1]
-        ratios = [(row[-1] / row[enter], basis[r], r) for r, row in enumerate(T) if row[enter] > EPS]
-        if not ratios:
-            return None
-        r = min(ratios)[2]
-        _pivot(T, basis, r, enter)
-        f = d[enter]
-        d = [x - f * y for x, y in zip(d, T[r])]
-    return None
-
-
-def _pivot(T, basis, r, j):
-    p = T[r][j]
-    T[r] = [x / p for x in T[r]]
-    for i, row in enumerate(T):
-        if i != r and row[j]:
-            f = row[j]
-            T[i] = [a - f * b for a, b in zip(row, T[r])]
-    basis[r] = j
 
 
 def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Equation],
@@ -316,6 +298,7 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
                 ring = {j for i in ring for k, _ in eqs[i] for j in by_cell.get(k, ())} - seen
         return more
 
+    hopeless = None                  # primary cells the markers alone give away (see _pinned_anyway)
     while True:
         while todo:                  # (a) no sum with a single hidden cell
             i = heapq.heappop(todo)
@@ -326,12 +309,27 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
         # (b) audit: one sum at a time first; the linear program once that finds nothing to fix.
         box, active = _propagate(values, status, eqs, threshold, integer, sensitive)
         primary = {k for k, s in status.items() if s == "primary"}
-        more = more_to_hide(k for k in primary if box[k][1] - box[k][0] < 1 - EPS)
+        if hopeless is None:
+            hopeless = _pinned_anyway(values, status, eqs, by_cell, threshold, integer, sensitive, primary)
+        more = more_to_hide(k for k in primary - hopeless if box[k][1] - box[k][0] < 1 - EPS)
         if not more:
             box.update(_lp_bounds(active, box, primary, integer, values))
-            more = more_to_hide(k for k in primary if box[k][1] - box[k][0] < 1 - EPS)
+            more = more_to_hide(k for k in primary - hopeless if box[k][1] - box[k][0] < 1 - EPS)
         if not more:
             break
         for k in sorted(more, key=repr):
             hide(k)
     return {k: status[k] for k in sorted(status, key=repr)}
+
+
+def _pinned_anyway(values, status, eqs, by_cell, threshold, integer, sensitive, primary) -> set:
+    """The primary cells the audit pins down even when every nonzero cell in a sum is hidden: the
+    markers alone give them away (`<5` = `<5` + `<5` + `<5` beside shown zeros can only be
+    4 = 2 + 1 + 1, say), so no cell hidden for their sake would help. Hiding more cells can only
+    widen the attacker's ranges, so these cells are pinned whatever step (b) does; leaving them out
+    of step (b) keeps it from hiding, in vain, the headline figures around them."""
+    everything = dict(status)
+    everything.update({k: "secondary" for k in by_cell if k in values and values[k] != 0 and k not in status})
+    box, active = _propagate(values, everything, eqs, threshold, integer, sensitive)
+    box.update(_lp_bounds(active, box, primary, integer, values))
+    return {k for k in primary if box[k][1] - box[k][0] < 1 - EPS}
