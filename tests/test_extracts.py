@@ -28,6 +28,7 @@ import openpyxl
 import pytest
 
 from sos_pipeline import cli, reference
+from sos_pipeline.extracts import labels
 from sos_pipeline.extracts.periods import all_periods
 from sos_pipeline.sample import writers
 
@@ -99,12 +100,13 @@ def test_eea_whole_project_figures_against_targets(sample):
     head = next(i for i, r in enumerate(rows) if r[:3] == ["Sadaļa", "Rādītājs", "Rādītājs angliski"])
     assert rows[head + 1][:4] == ["Section", "Item (Latvian)", "Item", "Value"]
     table = {(r[0], r[2]): r[3:] for r in rows[head + 2:] if r[0]}
-    assert table[("targets", "Families served")] == [129, 116, pytest.approx(129 / 116)]
-    assert table[("targets", "Children served")] == [271, 250, pytest.approx(271 / 250)]
-    assert table[("figures", "Families served")][0] == 129
-    assert table[("project", "Funder")][0].startswith("EEA Financial Mechanism")
+    targets, figures, project = "Mērķi / Targets", "Galvenie rādītāji / Key figures", "Projekts / Project"
+    assert table[(targets, "Families served")] == [129, 116, pytest.approx(129 / 116)]
+    assert table[(targets, "Children served")] == [271, 250, pytest.approx(271 / 250)]
+    assert table[(figures, "Families served")][0] == 129
+    assert table[(project, "Funder")][0].startswith("EEA Financial Mechanism")
     # number formats made for people: a percentage, thousands separators, frozen headers
-    cell = next(c for r in ws.iter_rows() for c in r if r[2].value == "Families served" and r[0].value == "targets"
+    cell = next(c for r in ws.iter_rows() for c in r if r[2].value == "Families served" and r[0].value == targets
                 and c.column == 6)
     assert cell.number_format == "0%"
     assert ws.freeze_panes is not None
@@ -112,8 +114,9 @@ def test_eea_whole_project_figures_against_targets(sample):
 
 
 def _sheet_rows(ws):
+    """The by-centre sheet as people see it: indicator (Latvian, English), breakdown, unit, centres."""
     rows = [[c.value for c in r] for r in ws.iter_rows()]
-    head = next(i for i, r in enumerate(rows) if r[0] == "Rādītāja kods")
+    head = next(i for i, r in enumerate(rows) if r[:3] == ["Rādītājs", "Rādītājs angliski", "Sadalījums"])
     return rows[head], rows[head + 2:]
 
 
@@ -125,14 +128,18 @@ def test_by_centre_sheet_matches_indicator_values(sample):
         t = ref.projects[project].suppression_threshold
         wb = openpyxl.load_workbook(data / "reports" / project / label / "report.xlsx")
         head, rows = _sheet_rows(wb["Pa centriem - By centre"])
-        centres = head[5:]
+        centres = head[4:]
         assert centres[-1] == "Visi centri" and centres[:-1] == list(ref.projects[project].centres)
+        # the codes are in the CSV file, row for row (test_csv_files_are_the_sheets)
+        codes = read_csv(data / "reports" / project / label / "by_centre.csv")
+        assert len(codes) == len(rows)
         exact = {(i, b or None, c or "Visi centri"): v for i, b, c, v in con.execute(
             "SELECT indicator, breakdown, centre, value FROM reporting.indicator_values "
             "WHERE project = ? AND period = ?", [project, label]).fetchall()}
-        for r in rows:
-            ind, bd, unit = r[0], r[3] or None, r[4]
-            for centre, shown in zip(centres, r[5:]):
+        for r, c in zip(rows, codes):
+            ind, bd, unit = c["indicator"], c["breakdown"] or None, c["unit"]
+            assert r[0] == c["name_lv"] and (r[2] or "") == c["breakdown_label"]
+            for centre, shown in zip(centres, r[4:]):
                 want = exact.get((ind, bd, centre), 0.0)
                 if isinstance(shown, str):       # suppressed
                     assert shown in (f"<{t}", "x"), shown
@@ -152,11 +159,12 @@ def test_csv_files_are_the_sheets(sample):
     wb = openpyxl.load_workbook(folder / "report.xlsx")
     head, rows = _sheet_rows(wb["Pa centriem - By centre"])
     got = read_csv(folder / "by_centre.csv")
-    assert list(got[0]) == ["indicator", "name_lv", "name_en", "breakdown", "unit", "BAU", "VAL", "ALL"]
+    assert list(got[0]) == ["indicator", "name_lv", "name_en", "breakdown", "breakdown_label", "unit", "unit_label",
+                            "BAU", "VAL", "ALL"]
     assert len(got) == len(rows)
     for c, r in zip(got, rows):
-        assert c["indicator"] == r[0] and c["name_lv"] == r[1]
-        for col, v in zip(("BAU", "VAL", "ALL"), r[5:]):
+        assert c["name_lv"] == r[0] and c["name_en"] == r[1] and c["unit_label"] == r[3]
+        for col, v in zip(("BAU", "VAL", "ALL"), r[4:]):
             if isinstance(v, str):
                 assert c[col] == v
             else:               # the CSV keeps 4 decimals (hours, averages); the workbook all
@@ -239,7 +247,7 @@ def test_suppressed_cells_cannot_be_recovered_from_totals(sample):
             continue
         t = ref.projects[ep.project].suppression_threshold
         table = read_csv(path)
-        cols = list(table[0])[5:]
+        cols = list(table[0])[7:]
         rows = [[r["indicator"], r["name_lv"], r["name_en"], r["breakdown"], r["unit"],
                  *[r[c] if r[c].startswith(("<", "x")) else float(r[c]) for c in cols]] for r in table]
         cols = [("Visi centri" if c == "ALL" else c) for c in cols]
@@ -333,12 +341,17 @@ def test_final_extract_is_never_overwritten_and_a_restatement_lists_changes(fund
     summary = {r["item_en"]: r for r in read_csv(v2 / "summary.csv")}
     assert summary["Families served"]["value"] == "9"
     changes = (v2 / "CHANGES.md").read_text()
-    assert "| summary | figures / Families served | value | 7 | 9 |" in changes
+    assert ("| Kopsavilkums / Summary | Galvenie rādītāji · Apkalpotās ģimenes / Key figures · Families served "
+            "| Vērtība / Value | 7 | 9 |") in changes
+    assert not labels.code_words(changes.split("## What changed")[1]), changes
     changed = read_csv(v2 / "changes.csv")
-    assert {"sheet": "targets", "row": "PTD-P1 / families_served /  / ALL", "column": "actual",
-            "final": "7", "new": "9"} in changed
+    want = {"sheet": "targets", "row": "PTD-P1 / families_served /  / ALL", "column": "actual",
+            "final": "7", "new": "9", "row_label": "PTD-P1 · Apkalpotās ģimenes · Visi centri / "
+                                                   "PTD-P1 · Families served · All centres"}
+    assert any(want.items() <= c.items() for c in changed), changed
     wb = openpyxl.load_workbook(v2 / "report.xlsx")
     assert "Izmaiņas - Changes" in wb.sheetnames
+    assert _codes_in_workbook(wb) == []
     # PTD was never final: rewritten in place, no v2
     assert figure(data / "reports" / "FUND" / "PTD" / "summary.csv", "Families served") == "9"
     assert not (data / "reports" / "FUND" / "PTD" / "v2").exists()
@@ -386,3 +399,102 @@ def test_no_ref_or_pseudonym_in_any_extract_file(fund):
     assert pseudonyms and refs
     for secret in refs | pseudonyms:
         assert str(secret).encode() not in blob, secret
+
+
+# ------------------------------------------------------------------ for people: labels, print, services ended
+
+def _codes_in_workbook(wb) -> list:
+    """(sheet, cell, codes) of every cell that shows a code (key=value, a snake_case id)."""
+    return [(ws.title, c.coordinate, labels.code_words(str(c.value)))
+            for ws in wb.worksheets for r in ws.iter_rows() for c in r
+            if c.value is not None and labels.code_words(str(c.value))]
+
+
+def _page_text(page: str) -> str:
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    return html_unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def html_unescape(text: str) -> str:
+    import html
+    return html.unescape(text)
+
+
+SHOWN = ("EEA-2013-150/P1", "EEA-2013-150/P7", "EEA-2013-150/PTD", "BAU-FS/2017", "ABLV-CAMPS/2017")
+
+
+def test_sheets_and_page_show_labels_not_codes(sample):
+    data, _, _ = sample
+    assert labels.code_words("service=legal families_served") == ["service=legal", "families_served"]
+    for key in SHOWN:
+        folder = data / "reports" / key
+        wb = openpyxl.load_workbook(folder / "report.xlsx")
+        assert _codes_in_workbook(wb) == [], key
+        text = _page_text((folder / "report.html").read_text(encoding="utf-8"))
+        assert labels.code_words(text) == [], key
+    wb = openpyxl.load_workbook(data / "reports" / "EEA-2013-150" / "PTD" / "report.xlsx")
+    values = {str(c.value) for ws in wb.worksheets for r in ws.iter_rows() for c in r}
+    assert {"Pakalpojums: jurists / Service: legal", "Vecums: 0–6 / Age: 0–6", "ģimenes / families",
+            "Valsts līdzfinansējums / State co-financing", "Saņemta pēc termiņa / Late"} <= values
+    # the CSV files keep the codes, in their own columns beside the labels
+    rows = read_csv(data / "reports" / "EEA-2013-150" / "PTD" / "by_centre.csv")
+    assert {"breakdown": "service=legal", "breakdown_label": "Pakalpojums: jurists / Service: legal"}.items() \
+        <= next(r for r in rows if r["breakdown"] == "service=legal").items()
+
+
+def test_every_code_of_the_sample_has_a_label(sample):
+    _, con, _ = sample
+    table = labels.table()
+    for (bd,) in con.execute("SELECT DISTINCT breakdown FROM reporting.indicator_values "
+                             "WHERE breakdown IS NOT NULL").fetchall():
+        key, _, value = bd.partition("=")
+        assert value in table["breakdowns"][key]["values"], bd
+    for (unit,) in con.execute("SELECT DISTINCT unit FROM reporting.indicator_catalogue").fetchall():
+        assert unit in table["units"], unit
+    from sos_pipeline.validation.rules import RULES, WARNING
+    for r in RULES:
+        if r.severity == WARNING:
+            assert labels.rule(r.id).en != r.id.replace("_", " "), r.id
+    assert str(labels.rule("structure.unknown_column")) == "Nezināma kolonna / Unknown column"
+
+
+def test_workbook_prints_landscape_one_page_wide_with_repeated_headers(sample):
+    data, _, _ = sample
+    wb = openpyxl.load_workbook(data / "reports" / "EEA-2013-150" / "PTD" / "report.xlsx")
+    for ws in wb.worksheets:
+        assert int(ws.page_setup.paperSize) == 9, ws.title     # A4
+        if ws.title == "Grafiki - Charts":      # each chart on its own page, at full size
+            assert len(ws.row_breaks.brk) == len(ws._images) - 1 == 2
+            assert ws.page_setup.orientation == "landscape"
+            continue
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth == 1, ws.title
+        if ws.title.startswith("Kopsavilkums"):
+            assert ws.page_setup.fitToHeight == 1        # the summary on one page
+        else:
+            assert ws.page_setup.fitToHeight == 0
+            assert re.fullmatch(r"\$?\d+:\$?\d+", ws.print_title_rows or ""), ws.title
+    assert wb["Pa centriem - By centre"].page_setup.orientation == "landscape"
+    assert wb["Datu kvalitāte - Data quality"].page_setup.orientation == "landscape"
+    css = (data / "reports" / "EEA-2013-150" / "PTD" / "report.html").read_text(encoding="utf-8")
+    assert "@media print" in css and "size:A4 landscape" in css and "thead{display:table-header-group}" in css
+    assert "h2.page,figure.chart{break-before:page}" in css
+
+
+def test_months_after_services_ended_are_labelled_not_zero(sample):
+    """EEA-2013-150: services end 2015-06-30, the window on 2015-07-31."""
+    data, _, _ = sample
+    for label in ("P7", "PTD"):
+        folder = data / "reports" / "EEA-2013-150" / label
+        rows = {r["month"]: r for r in read_csv(folder / "monthly.csv")}
+        july = rows["2015-07-01"]
+        assert july["status"] == "after_services_end"
+        assert july["status_label"] == "pēc pakalpojumu beigām / after services ended"
+        assert all(july[k] == "" for k in july if k.startswith(("families_served_", "children_served_")))
+        assert rows["2015-06-01"]["status"] == "" and float(rows["2015-06-01"]["families_served_ALL"]) > 0
+        ws = openpyxl.load_workbook(folder / "report.xlsx")["Pa mēnešiem - Monthly"]
+        last = [c.value for c in list(ws.iter_rows())[-1]]
+        assert last[-1] == "pēc pakalpojumu beigām / after services ended" and set(last[1:-1]) == {None}
+        assert "after services ended" in (folder / "report.html").read_text(encoding="utf-8")
+    # a period that ends before the services do says nothing of it
+    assert all(r["status"] == "" for r in read_csv(data / "reports" / "EEA-2013-150" / "P6" / "monthly.csv"))

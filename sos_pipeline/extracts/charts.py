@@ -42,6 +42,15 @@ def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
         ax.plot(xs, [float("nan") if y is None else y for y in ys], marker="o", markersize=3, label=label, **style)
     ax.set_title(f"{title_lv} / {title_en}", loc="left", fontsize=11, fontweight="bold")
     ax.set_ylim(bottom=0)
+    after = [m for m, v in ex.series[indicator].get(ALL, []) if ex.services_end and m > ex.services_end]
+    if after:       # no services by design: a shaded, labelled span, not a fall to 0
+        import datetime as dt
+        start = after[0] - dt.timedelta(days=15)
+        end = after[-1] + dt.timedelta(days=15)
+        ax.axvspan(start, end, color="#e6e6e6", zorder=0)
+        ax.text(start + (end - start) / 2, 0.5, "pēc pakalpojumu beigām\nafter services ended",
+                transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=7.5, color="#444444",
+                rotation=90, linespacing=1.1)
     ax.grid(axis="y", color="#dddddd")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     import matplotlib.dates as mdates
@@ -89,7 +98,8 @@ def render(ex: Extract) -> dict[str, bytes]:
     """{file name: PNG bytes} for the charts this extract has. A yearly project's year and its
     reporting period show the same figures: the charts are drawn once (kept for this process)."""
     import hashlib
-    key = hashlib.sha256(repr((ex.series, ex.progress, ex.threshold, ex.period.progress)).encode()).hexdigest()
+    key = hashlib.sha256(repr((ex.series, ex.progress, ex.threshold, ex.period.progress,
+                               ex.services_end)).encode()).hexdigest()
     if key not in _drawn:
         if len(_drawn) > 256:
             _drawn.clear()

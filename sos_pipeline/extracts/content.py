@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sos_pipeline import reference
-from sos_pipeline.extracts import suppress
+from sos_pipeline.extracts import labels, suppress
+from sos_pipeline.extracts.labels import Label
 from sos_pipeline.extracts.periods import ExtractPeriod
 from sos_pipeline.indicators.catalogue import catalogue
 from sos_pipeline.warehouse.db import sql
@@ -43,6 +44,7 @@ class Column:
     lv: str
     en: str
     kind: str = "text"   # text, date, month, number, percent, eur, hash
+    show: bool = True    # False: a code for machines, in the CSV file only (the workbook and page show labels)
 
 
 @dataclass
@@ -73,6 +75,7 @@ class Extract:
     deliveries: list[dict]
     has_data: bool
     data_up_to: dt.date | None = None   # set while the period is in progress: the last day of data
+    services_end: dt.date | None = None  # services ended before the period's end: later months have none
 
     def sheet(self, slug: str) -> Sheet:
         return next(s for s in self.sheets if s.slug == slug)
@@ -247,7 +250,8 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
 
     # Summary: the project, the period, key figures, progress against targets.
     summary = Sheet("summary", "Kopsavilkums", "Summary", [
-        Column("section", "Sadaļa", "Section"), Column("item_lv", "Rādītājs", "Item (Latvian)"),
+        Column("section", "Sadaļas kods", "Section code", show=False),
+        Column("section_label", "Sadaļa", "Section"), Column("item_lv", "Rādītājs", "Item (Latvian)"),
         Column("item_en", "Rādītājs angliski", "Item"), Column("value", "Vērtība", "Value", "number"),
         Column("target", "Mērķis", "Target", "number"), Column("achievement", "Izpilde", "Achievement", "percent")])
     info = [("Projekts", "Project", project.code), ("Projekta numurs", "Project number", project.number or "—"),
@@ -261,28 +265,38 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
               if in_progress else []),
             ("Projekta laiks", "Project window", f"{project.start:%Y-%m-%d} – {project.end:%Y-%m-%d}"),
             ("Mazo skaitļu slieksnis", "Small-cell threshold", t)]
-    summary.rows += [["project", lv, en, v, None, None] for lv, en, v in info]
+    summary.rows += [["project", labels.section("project"), lv, en, v, None, None] for lv, en, v in info]
     for ind in KEY_FIGURES:
         c = cat[ind]
-        summary.rows.append(["figures", c.name_lv, c.name_en, show((ind, None, ALL, ep.label)), None, None])
+        summary.rows.append(["figures", labels.section("figures"), c.name_lv, c.name_en,
+                             show((ind, None, ALL, ep.label)), None, None])
     progress = [r for r in target_rows if r["period"] == ep.progress]
+
+    def what(r) -> Label:
+        bd = labels.breakdown(r["breakdown"])
+        extra = [x for x in (bd, None if r["centre"] == ALL else r["centre"]) if x]
+        return Label("".join(f" ({x.lv if isinstance(x, Label) else x})" for x in extra),
+                     "".join(f" ({x.en if isinstance(x, Label) else x})" for x in extra))
     for r in progress:
         c = cat[r["indicator"]]
-        what = "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x)
         key = (r["indicator"], r["breakdown"], r["centre"], r["period"])
-        summary.rows.append(["targets", c.name_lv + what, c.name_en + what, show(key), r["target"],
-                             achievement(key, r["target"])])
+        w = what(r)
+        summary.rows.append(["targets", labels.section("targets"), c.name_lv + w.lv, c.name_en + w.en, show(key),
+                             r["target"], achievement(key, r["target"])])
 
     by_centre = Sheet("by_centre", "Pa centriem", "By centre", [
-        Column("indicator", "Rādītāja kods", "Indicator code"), Column("name_lv", "Rādītājs", "Indicator (Latvian)"),
-        Column("name_en", "Rādītājs angliski", "Indicator"), Column("breakdown", "Sadalījums", "Breakdown"),
-        Column("unit", "Mērvienība", "Unit"),
+        Column("indicator", "Rādītāja kods", "Indicator code", show=False),
+        Column("name_lv", "Rādītājs", "Indicator (Latvian)"), Column("name_en", "Rādītājs angliski", "Indicator"),
+        Column("breakdown", "Sadalījuma kods", "Breakdown code", show=False),
+        Column("breakdown_label", "Sadalījums", "Breakdown"),
+        Column("unit", "Mērvienības kods", "Unit code", show=False), Column("unit_label", "Mērvienība", "Unit"),
         *[Column(c, c, c, "number") for c in codes], Column(ALL, "Visi centri", "All centres", "number")],
         note_lv="Unikālie skaitļi nav saskaitāmi pa periodiem vai projektiem.",
         note_en="Unique counts do not add up across periods or projects.")
     for ind, bd in shown_rows:
         c = cat[ind]
-        by_centre.rows.append([ind, c.name_lv, c.name_en, bd or "", c.unit,
+        by_centre.rows.append([ind, c.name_lv, c.name_en, bd or "", labels.breakdown(bd) or "", c.unit,
+                               labels.unit(c.unit),
                                *[show((ind, bd, cc, ep.label)) for cc in [*codes, ALL]]])
 
     monthly = Sheet("monthly", "Pa mēnešiem", "Monthly", [Column("month", "Mēnesis", "Month", "month")])
@@ -290,23 +304,33 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
         c = cat[ind]
         monthly.columns += [Column(f"{ind}_{cc}", f"{c.name_lv}: {cc if cc != ALL else 'visi'}",
                                    f"{c.name_en}: {cc if cc != ALL else 'all'}", "number") for cc in [*codes, ALL]]
+    monthly.columns += [Column("status", "Statusa kods", "Status code", show=False),
+                        Column("status_label", "Piezīme", "Note")]
+    # Months after the project's services ended (services_end) have no services by design: shown
+    # as such, never as a fall to 0.
+    ended = project.services_end if project.services_end and project.services_end < ep.end else None
     series = {ind: {cc: [] for cc in [*codes, ALL]} for ind in SERIES}
     for m in months:
+        after = ended is not None and month_start[m] > ended
         row = [month_start[m]]
         for ind in SERIES:
             for cc in [*codes, ALL]:
-                v = show((ind, None, cc, m))
+                v = None if after else show((ind, None, cc, m))
                 row.append(v)
                 series[ind][cc].append((month_start[m], v))
+        row += (["after_services_end", labels.section("after_services_end")] if after else ["", ""])
         monthly.rows.append(row)
     monthly.note_lv = "Katra mēneša unikālās ģimenes un bērni; perioda skaits nav mēnešu summa."
     monthly.note_en = "Distinct families and children each month; a period's count is not the sum of its months."
 
     targets = Sheet("targets", "Mērķi", "Targets", [
         Column("period", "Līdz periodam", "To period"), Column("period_end", "Līdz datumam", "To date", "date"),
-        Column("indicator", "Rādītāja kods", "Indicator code"), Column("name_lv", "Rādītājs", "Indicator (Latvian)"),
-        Column("name_en", "Rādītājs angliski", "Indicator"), Column("breakdown", "Sadalījums", "Breakdown"),
-        Column("centre", "Centrs", "Centre"), Column("target", "Mērķis", "Target", "number"),
+        Column("indicator", "Rādītāja kods", "Indicator code", show=False),
+        Column("name_lv", "Rādītājs", "Indicator (Latvian)"), Column("name_en", "Rādītājs angliski", "Indicator"),
+        Column("breakdown", "Sadalījuma kods", "Breakdown code", show=False),
+        Column("breakdown_label", "Sadalījums", "Breakdown"),
+        Column("centre", "Centra kods", "Centre code", show=False), Column("centre_label", "Centrs", "Centre"),
+        Column("target", "Mērķis", "Target", "number"),
         Column("target_from", "Mērķis spēkā no", "Target in force from", "date"),
         Column("actual", "Sasniegts", "Actual", "number"), Column("achievement", "Izpilde", "Achievement", "percent")],
         note_lv="Mērķis, kas bija spēkā perioda beigās; izpilde = sasniegtais / mērķis.",
@@ -315,22 +339,22 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
         c = cat[r["indicator"]]
         key = (r["indicator"], r["breakdown"], r["centre"], r["period"])
         targets.rows.append([r["period"], r["period_end"], r["indicator"], c.name_lv, c.name_en, r["breakdown"] or "",
-                             r["centre"], r["target"], r["target_from"], show(key), achievement(key, r["target"])])
-    progress_chart = [{"label": f"{cat[r['indicator']].name_en}"
-                       + "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x),
-                       "label_lv": f"{cat[r['indicator']].name_lv}"
-                       + "".join(f" ({x})" for x in (r["breakdown"], None if r["centre"] == ALL else r["centre"]) if x),
+                             labels.breakdown(r["breakdown"]) or "", r["centre"], labels.centre(r["centre"]),
+                             r["target"], r["target_from"], show(key), achievement(key, r["target"])])
+    progress_chart = [{"label": cat[r["indicator"]].name_en + what(r).en,
+                       "label_lv": cat[r["indicator"]].name_lv + what(r).lv,
                        "target": r["target"],
                        "actual": show((r["indicator"], r["breakdown"], r["centre"], r["period"]))}
                       for r in progress]
 
     budget = Sheet("budget", "Budžets", "Budget", [
-        Column("source", "Avots", "Source"), Column("amount_eur", "Summa, EUR", "Amount, EUR", "eur"),
+        Column("source", "Avots (kā projektā)", "Source (as in the project)", show=False),
+        Column("source_label", "Avots", "Source"), Column("amount_eur", "Summa, EUR", "Amount, EUR", "eur"),
         Column("share", "Daļa", "Share", "percent")])
     total = sum(a for _, a in project.budget)
-    budget.rows = [[s, a, a / total if total else None] for s, a in project.budget]
+    budget.rows = [[s, labels.budget_source(s), a, a / total if total else None] for s, a in project.budget]
     if project.budget:
-        budget.rows.append(["Kopā / Total", total, 1.0])
+        budget.rows.append(["Kopā / Total", Label("Kopā", "Total"), total, 1.0])
     else:
         budget.note_lv = "Projekta budžets nav norādīts atsauces datos."
         budget.note_en = "No budget is recorded for this project in the reference data."
@@ -339,16 +363,20 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
     months_delivered = _query(con, "timeliness", project=ep.project, start=ep.start, end=ep.end)
     warnings = _query(con, "warnings", project=ep.project, start=ep.start, end=ep.end)
     quality = Sheet("data_quality", "Datu kvalitāte", "Data quality", [
-        Column("kind", "Veids", "Kind"), Column("centre", "Centrs", "Centre"), Column("month", "Mēnesis", "Month", "month"),
+        Column("kind", "Veida kods", "Kind code", show=False), Column("kind_label", "Veids", "Kind"),
+        Column("centre", "Centrs", "Centre"), Column("month", "Mēnesis", "Month", "month"),
         Column("delivery", "Piegāde", "Delivery"), Column("sha256", "Kontrolsumma (sha256)", "Checksum (sha256)", "hash"),
-        Column("detail", "Piezīmes", "Detail")], numbers=False,
+        Column("detail", "Piezīmes (kodi)", "Detail (codes)", show=False),
+        Column("detail_label", "Piezīmes", "Detail")], numbers=False,
         note_lv="Piegādes, uz kurām balstās pārskats; katra centra katrs mēnesis: saņemts laikā, pēc "
                 "termiņa vai trūkst; validācijas brīdinājumi.",
         note_en="The deliveries this extract rests on; each centre's months: delivered on time, late, or "
                 "missing; validation warnings.")
     for d in deliveries:
-        quality.rows.append(["delivery", d["centre"], d["month"], d["delivery"], d["sha256"],
-                             f"{d['form']}; {d['rows_loaded'] or 0} rows; {d['warnings']} warnings"])
+        n, w = d["rows_loaded"] or 0, d["warnings"]
+        quality.rows.append(["delivery", labels.quality_kind("delivery"), d["centre"], d["month"], d["delivery"],
+                             d["sha256"], f"{d['form']}; {n} rows; {w} warnings",
+                             Label(f"{d['form']}; {n} rindas; {w} brīdinājumi", f"{d['form']}; {n} rows; {w} warnings")])
     for m in months_delivered:     # on time: the first accepted version received by the due day
         due = f"{m['due_on']:%Y-%m-%d}"
         if m["timeliness"] == "on_time":
@@ -358,15 +386,21 @@ def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCell
                                           f"delivered late: due {due}, accepted {m['accepted_on']:%Y-%m-%d}")
         else:
             kind, detail = "missing_month", f"Nav pieņemtas piegādes (termiņš {due}) / no accepted delivery (due {due})"
-        quality.rows.append([kind, m["centre"], m["month"], "", "", detail])
+        lv, _, en = detail.partition(" / ")
+        quality.rows.append([kind, labels.quality_kind(kind), m["centre"], m["month"], "", "", detail, Label(lv, en)])
     for w in warnings:
-        quality.rows.append(["warning", w["centre"], w["month"], w["delivery"], "",
+        rule, where = labels.rule(w["rule"]), labels.data_table(w["table_name"])
+        quality.rows.append(["warning", labels.quality_kind("warning"), w["centre"], w["month"], w["delivery"], "",
                              f"{w['rule']} ({'/'.join(x for x in (w['table_name'], w['column_name']) if x) or 'delivery'}: "
-                             f"{w['row_count']} rows)"])
+                             f"{w['row_count']} rows)",
+                             Label(f"{rule.lv} ({where.lv + ', ' if where else ''}{w['row_count']} rindas)",
+                                   f"{rule.en} ({where.en + ', ' if where else ''}{w['row_count']} rows)")])
     if not (deliveries or months_delivered or warnings):
-        quality.rows.append(["none", "", None, "", "", "Nav datu šim periodam / no data for this period"])
+        quality.rows.append(["none", labels.quality_kind("none"), "", None, "", "",
+                             "Nav datu šim periodam / no data for this period",
+                             Label("Nav datu šim periodam", "No data for this period")])
 
     return Extract(period=ep, project=project, centres=centres, threshold=t,
                    sheets=[summary, by_centre, monthly, targets, budget, quality],
                    series=series, progress=progress_chart, deliveries=deliveries, has_data=has_data,
-                   data_up_to=cells.data_end if in_progress else None)
+                   data_up_to=cells.data_end if in_progress else None, services_end=ended)

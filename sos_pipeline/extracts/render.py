@@ -15,6 +15,7 @@ import html
 import io
 
 from sos_pipeline.extracts.content import Extract, Hidden, Sheet
+from sos_pipeline.extracts.labels import Label
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EN_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -71,6 +72,8 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
             cell.data_type = "s"
             cell.alignment = Alignment(horizontal="right")
             return cell
+        if isinstance(v, Label):
+            v = str(v)
         cell.value = v
         if isinstance(v, str):
             cell.data_type = "s"        # never a formula, whatever the text starts with
@@ -81,44 +84,94 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
                 kind, "#,##0" if float(v).is_integer() else "#,##0.0")
         return cell
 
+    title = header[0][1] if header else ""
     for sheet in ex.sheets:
         ws = wb.create_sheet(sheet.title)
+        shown = [j for j, c in enumerate(sheet.columns) if c.show]   # codes stay in the CSV files
+        columns = [sheet.columns[j] for j in shown]
         first = 1
         if sheet.slug == "summary":
-            for i, (lv, en) in enumerate([*header, (lv_leg, en_leg)], 1):
-                put(ws, i, 1, lv).font = Font(bold=i == 1, size=13 if i == 1 else 10)
-                put(ws, i, 3, en).font = Font(bold=i == 1, size=13 if i == 1 else 10, italic=i > 1)
-            first = len(header) + 3
+            # The title lines, Latvian then English, each across the whole (printed) width.
+            r = 1
+            for i, (lv, en) in enumerate([*header, (lv_leg, en_leg)]):
+                for text, italic in ((lv, False), *([(en, True)] if en != lv else [])):
+                    c = put(ws, r, 1, text)
+                    c.font = Font(bold=i == 0, size=13 if i == 0 else 10, italic=italic and i > 0)
+                    c.alignment = Alignment(wrap_text=True, vertical="top")
+                    ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(columns))
+                    lines = -(-len(text) // (130 if i == 0 else 160))
+                    ws.row_dimensions[r].height = (18 if i == 0 else 13.5) * max(1, lines)
+                    r += 1
+            first = r + 1
         elif sheet.note_lv:
             put(ws, 1, 1, sheet.note_lv).font = grey
-            put(ws, 1, 4 if len(sheet.columns) > 4 else 2, sheet.note_en).font = grey
+            put(ws, 1, 4 if len(columns) > 4 else 2, sheet.note_en).font = grey
             first = 3
-        for j, col in enumerate(sheet.columns, 1):
+        for j, col in enumerate(columns, 1):
             put(ws, first, j, col.lv).font = bold
             put(ws, first + 1, j, col.en).font = grey
             for r in (first, first + 1):
                 ws.cell(row=r, column=j).fill = head_fill
                 ws.cell(row=r, column=j).alignment = Alignment(wrap_text=True, vertical="top")
         for i, row in enumerate(sheet.rows, first + 2):
-            for j, (col, v) in enumerate(zip(sheet.columns, row), 1):
-                put(ws, i, j, v, col.kind)
+            for j, k in enumerate(shown, 1):
+                put(ws, i, j, row[k], sheet.columns[k].kind)
         ws.freeze_panes = ws.cell(row=first + 2, column=1)
-        ws.auto_filter.ref = f"A{first + 1}:{get_column_letter(len(sheet.columns))}{first + 1 + len(sheet.rows)}"
-        for j, col in enumerate(sheet.columns, 1):
-            texts = [col.lv, col.en] + [_width_text(r[j - 1], col.kind) for r in sheet.rows]
+        last = get_column_letter(len(columns))
+        ws.auto_filter.ref = f"A{first + 1}:{last}{first + 1 + len(sheet.rows)}"
+        widths = []
+        for j, (k, col) in enumerate(zip(shown, columns), 1):
+            texts = [col.lv, col.en] + [_width_text(r[k], col.kind) for r in sheet.rows]
             width = max(len(t) for t in texts) + 2
-            ws.column_dimensions[get_column_letter(j)].width = max(8, min(width, 64 if j <= 3 else 24))
+            widths.append(max(8, min(width, 64 if j <= 3 or col.kind == "text" else 24)))
+            ws.column_dimensions[get_column_letter(j)].width = widths[-1]
         if sheet.slug == "summary":
-            ws.column_dimensions["A"].width = 12
+            ws.column_dimensions["A"].width = 32
+            ws.column_dimensions["D"].width = 40
+            for r in range(first + 2, first + 2 + len(sheet.rows)):
+                text = ws.cell(row=r, column=4).value
+                if isinstance(text, str):     # long project facts wrap (a row height that fits)
+                    ws.cell(row=r, column=4).alignment = Alignment(wrap_text=True, vertical="top",
+                                                                   horizontal="right")
+                    ws.row_dimensions[r].height = 13.5 * max(1, -(-len(text) // 36))
+        _page_setup(ws, title, wide=sum(widths) > 90, one_page=sheet.slug == "summary",
+                    titles=None if sheet.slug == "summary" else f"{first}:{first + 1}",
+                    area=f"A1:{last}{first + 1 + len(sheet.rows)}")
     ws = wb.create_sheet("Grafiki - Charts")
     row = 1
-    for name, png in charts.items():
+    from openpyxl.worksheet.pagebreak import Break
+    for i, (name, png) in enumerate(charts.items()):
         img = Image(io.BytesIO(png))
+        if i:
+            ws.row_breaks.append(Break(id=row - 1))     # each chart on its own page
         ws.add_image(img, f"A{row}")
         row += int(img.height / 20) + 2
+    _page_setup(ws, title, wide=True, one_page=False, titles=None, area=f"A1:O{max(row - 1, 1)}", fit=False)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _page_setup(ws, title: str, wide: bool, one_page: bool, titles: str | None, area: str,
+                fit: bool = True) -> None:
+    """Print as a reader would want it: A4, landscape when wide, one page wide (the summary on one
+    page), the header rows repeated on every page, the extract and page number in the margins."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if wide else "portrait"
+    if fit:
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 1 if one_page else 0
+    if titles:
+        ws.print_title_rows = titles
+    ws.print_area = area
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddHeader.left.text = title.replace("&", "&&")
+    ws.oddHeader.left.size = 8
+    ws.oddFooter.right.text = "&P / &N"
+    ws.oddFooter.right.size = 8
 
 
 def _width_text(v, kind) -> str:
@@ -157,6 +210,8 @@ def bi(lv: str, en: str) -> str:
 def fmt(v, kind: str = "text") -> str:
     if v is None:
         return ""
+    if isinstance(v, Label):
+        return bi(v.lv, v.en)
     if isinstance(v, Hidden):
         return f'<span class="hidden">{html.escape(v.marker)}</span>'
     if isinstance(v, (dt.date, dt.datetime)):
@@ -187,9 +242,18 @@ table.data th{background:#dce6f1;text-align:left;padding:.3rem .4rem;position:st
 table.data td{border-bottom:1px solid #e5e9ee;padding:.22rem .4rem}
 table.data td.n{text-align:right;font-variant-numeric:tabular-nums}
 .hidden{color:#8a5a00;font-weight:600}.note{color:#666;font-size:.85rem}
-img.chart{max-width:100%;margin:.6rem 0}
+img.chart{max-width:100%;margin:.6rem 0}figure.chart{margin:0}
 .banner{background:#fff4d6;border:1px solid #e0b84a;padding:.6rem .9rem;border-radius:6px}
-@media print{.lang{display:none}main{max-width:none}}
+.print-only{display:none}
+@media print{
+ @page{size:A4 landscape;margin:12mm 10mm}
+ body{background:#fff}.lang{display:none}main{max-width:none;padding:0}
+ h2.page,figure.chart{break-before:page}
+ figure.chart{margin:0;break-inside:avoid}img.chart{max-height:165mm;max-width:100%}
+ table.data{font-size:.75rem}table.data th{position:static}
+ thead{display:table-header-group}tr,.card{break-inside:avoid}h2{break-after:avoid}
+ .print-only{display:block}
+}
 """
 
 
@@ -213,7 +277,7 @@ def to_html(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
     summary = ex.sheet("summary")
     figures = [r for r in summary.rows if r[0] == "figures"]
     out.append(f"<h2>{bi('Galvenie rādītāji periodā', 'Key figures in the period')}</h2><div class=cards>")
-    for _, lv, en, v, _, _ in figures[:4]:
+    for _, _, lv, en, v, _, _ in figures[:4]:
         out.append(f'<div class=card><div class=v>{fmt(v)}</div><div class=l>{bi(lv, en)}</div></div>')
     out.append("</div>")
     targets = [r for r in summary.rows if r[0] == "targets"]
@@ -221,18 +285,20 @@ def to_html(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
         out.append(f"<h2>{bi('Mērķu izpilde', 'Progress against targets')} ({html.escape(ex.period.progress or '')})</h2>")
         out.append(_table([("Rādītājs", "Indicator"), ("Sasniegts", "Actual"), ("Mērķis", "Target"),
                            ("Izpilde", "Achievement")],
-                          [[bi(lv, en), fmt(v), fmt(t), fmt(a, "percent")] for _, lv, en, v, t, a in targets],
+                          [[bi(lv, en), fmt(v), fmt(t), fmt(a, "percent")] for _, _, lv, en, v, t, a in targets],
                           numeric={1, 2, 3}))
-    out.append(f"<h2>{bi('Grafiki', 'Charts')}</h2>")
-    for name, png in charts.items():
-        data = base64.b64encode(png).decode("ascii")
-        out.append(f'<img class=chart alt="{html.escape(name)}" src="data:image/png;base64,{data}">')
     out.append(f'<p class=note>{bi(lv_leg, en_leg)}</p>')
+    # Printed: the summary above on the first page, then each chart and each section on its own.
+    for i, (name, png) in enumerate(charts.items()):
+        data = base64.b64encode(png).decode("ascii")
+        head = f"<h2>{bi('Grafiki', 'Charts')}</h2>" if i == 0 else ""
+        out.append(f'<figure class=chart>{head}<img class=chart alt="{html.escape(name)}" '
+                   f'src="data:image/png;base64,{data}"></figure>')
     for sheet in ex.sheets[1:]:
-        out.append(f"<h2>{bi(sheet.lv, sheet.en)}</h2>")
+        out.append(f"<h2 class=page>{bi(sheet.lv, sheet.en)}</h2>")
         if sheet.note_lv:
             out.append(f"<p class=note>{bi(sheet.note_lv, sheet.note_en)}</p>")
-        cols = [c for c in sheet.columns if c.key not in ("name_lv", "name_en", "indicator")]
+        cols = [c for c in sheet.columns if c.show and c.key not in ("name_lv", "name_en")]
         has_names = any(c.key == "name_lv" for c in sheet.columns)
         idx = {c.key: i for i, c in enumerate(sheet.columns)}
         heads = ([("Rādītājs", "Indicator")] if has_names else []) + [(c.lv, c.en) for c in cols]

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from sos_pipeline import config, permissions
 from sos_pipeline.extracts import charts as charts_mod
-from sos_pipeline.extracts import render
+from sos_pipeline.extracts import labels, render
 from sos_pipeline.extracts.content import Column, Extract, Sheet
+from sos_pipeline.extracts.labels import Label
 from sos_pipeline.faults import pause_point
 
 SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -179,11 +180,63 @@ def reasons(old: dict, new: dict) -> list[str]:
     return out or ["no delivery, reference or code change recorded: see the cells listed"]
 
 
+def _part(code: str) -> Label:
+    """One part of a row key, for people: an indicator, a breakdown, all centres, or as written."""
+    if "=" in code:
+        return labels.breakdown(code)
+    if code == "ALL":
+        return labels.section("ALL")
+    if code and code.islower() and code.replace("_", "").isalpha():
+        return labels.indicator(code)
+    if len(code) == 10 and code[4] == "-" and code[7] == "-":      # a month (the monthly sheet's key)
+        y, m = int(code[:4]), int(code[5:7])
+        return Label(f"{render.LV_MONTHS[m - 1]} {y}", f"{render.EN_MONTHS[m - 1]} {y}")
+    return Label(code, code)
+
+
+def labelled(changes: list[dict], sheets: list[Sheet]) -> list[dict]:
+    """The changed cells as a reader sees them: the sheet's, row's and column's labels and the
+    numbers rounded as the workbook shows them (the codes and exact values stay beside them)."""
+    by_slug = {s.slug: s for s in sheets}
+    out = []
+    for c in changes:
+        sheet = by_slug.get(c["sheet"])
+        col = next((k for k in (sheet.columns if sheet else []) if k.key == c["column"]), None)
+        parts = [_part(p) for p in c["row"].split(" / ") if p]
+        if c["sheet"] == "summary" and len(parts) == 2:
+            section, item = c["row"].split(" / ")
+            lv = next((r[2] for r in (sheet.rows if sheet else []) if r[0] == section and r[3] == item), item)
+            parts = [labels.section(section), Label(lv, item)]
+        elif c["sheet"] == "budget":
+            parts = [labels.budget_source(c["row"])]
+        out.append({**c, "sheet_label": Label(sheet.lv, sheet.en) if sheet else labels.section(c["sheet"]),
+                    "row_label": Label(" · ".join(p.lv for p in parts), " · ".join(p.en for p in parts)),
+                    "column_label": Label(col.lv, col.en) if col else _part(c["column"]),
+                    "final_shown": _rounded(c["final"], col.kind if col else "text"),
+                    "new_shown": _rounded(c["new"], col.kind if col else "text")})
+    return out
+
+
+def _rounded(text: str, kind: str) -> str:
+    try:
+        v = float(text)
+    except ValueError:
+        return text
+    if kind == "percent":
+        return f"{100 * v:.0f}%"
+    return f"{v:,.0f}" if v.is_integer() else f"{v:,.2f}" if kind == "eur" else f"{v:,.1f}"
+
+
 def _changes_sheet(changes: list[dict]) -> Sheet:
     return Sheet("changes", "Izmaiņas", "Changes", [
-        Column("sheet", "Lapa", "Sheet"), Column("row", "Rinda", "Row"), Column("column", "Kolonna", "Column"),
-        Column("final", "Galīgajā versijā", "In the final version"), Column("new", "Tagad", "Now")],
-        rows=[[c["sheet"], c["row"], c["column"], c["final"], c["new"]] for c in changes], numbers=False,
+        Column("sheet", "Lapas kods", "Sheet code", show=False), Column("sheet_label", "Lapa", "Sheet"),
+        Column("row", "Rindas kods", "Row code", show=False), Column("row_label", "Rinda", "Row"),
+        Column("column", "Kolonnas kods", "Column code", show=False), Column("column_label", "Kolonna", "Column"),
+        Column("final", "Galīgajā versijā (precīzi)", "In the final version (exact)", show=False),
+        Column("new", "Tagad (precīzi)", "Now (exact)", show=False),
+        Column("final_shown", "Galīgajā versijā", "In the final version"), Column("new_shown", "Tagad", "Now")],
+        rows=[[c["sheet"], c["sheet_label"], c["row"], c["row_label"], c["column"], c["column_label"],
+               c["final"], c["new"], c["final_shown"], c["new_shown"]] for c in changes], numbers=False,
         note_lv="Skaitļi, kas atšķiras no galīgās (nosūtītās) versijas.",
         note_en="Numbers that differ from the final (sent) version.")
 
@@ -287,7 +340,7 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
                   f"This version {n} restates the final version {last_final}: {len(changes)} numbers changed "
                   f"(see the Changes sheet and CHANGES.md).")
         header.append(banner)
-        sheets.append(_changes_sheet(changes))
+        sheets.append(_changes_sheet(labelled(changes, sheets)))
     if not ex.has_data:
         header.append(("Šim periodam vēl nav datu.", "There are no data for this period yet."))
     elif ex.data_up_to is not None:
@@ -302,7 +355,7 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
     files["report.xlsx"] = render.to_xlsx(ex_out, pngs, header)
     files["report.html"] = render.to_html(ex_out, pngs, header, banner, n).encode("utf-8")
     if last_final is not None:
-        files["CHANGES.md"] = _changes_md(ep, n, last_final, changes, why).encode("utf-8")
+        files["CHANGES.md"] = _changes_md(ep, n, last_final, labelled(changes, sheets), why).encode("utf-8")
     m = {**head, "generated_at": generated.isoformat(), "fingerprint": fingerprint,
          "files": {f: sha256(b) for f, b in sorted(files.items())}}
     files["manifest.json"] = (json.dumps(m, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -319,6 +372,9 @@ def _changes_md(ep, n: int, last_final: int, changes: list[dict], why: list[str]
              f"{len(changes)} of its numbers, so this version was written beside it; version "
              f"{last_final} is unchanged.", "", "## Why", ""]
     lines += [f"- {w}" for w in why]
-    lines += ["", "## What changed", "", "| sheet | row | column | final | now |", "|---|---|---|---|---|"]
-    lines += [f"| {c['sheet']} | {c['row']} | {c['column']} | {c['final']} | {c['new']} |" for c in changes]
+    lines += ["", "## What changed", "",
+              "| lapa / sheet | rinda / row | kolonna / column | galīgajā / final | tagad / now |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {c['sheet_label']} | {c['row_label']} | {c['column_label']} | {c['final_shown']} | {c['new_shown']} |"
+              for c in changes]
     return "\n".join(lines) + "\n"
