@@ -1,6 +1,6 @@
-"""Benchmark: the whole pipeline at federation scale, beside a plain DuckDB script.
+"""Benchmark: the whole pipeline at federation scale, beside the fair floor.
 
-    python bench/federation.py [--centres 80] [--months 72] [--keep DIR]
+    python bench/federation.py [--centres 80] [--months 72] [--repeat 3] [--keep DIR]
 
 Set-up (not measured):
   1. Simulates N centres x M months with the sample-data generator (the BAU and VAL knobs
@@ -8,20 +8,26 @@ Set-up (not measured):
      `federation`), and writes every centre-month as a UTF-8 CSV delivery into source/.
   2. Writes centres.yaml and projects.yaml for those centres into data/reference/.
 
-Measured, in one run on the same files:
-  a. plain DuckDB: one SQL script (bench/plain.sql) that reads every CSV of source/ and computes
-     the headline indicators (families and children served per centre and month, per centre and
-     year, and for the whole federation; contacts and hours by service). The floor: no
-     validation, no privacy gate, no pseudonyms, no history, no extracts.
-  b. full refresh: the deliveries copied into data/inbox, then `sos-pipeline refresh` as the
-     coordinator runs it (a fresh process and DAGSTER_HOME): wall time and peak memory (the
-     process's maximum resident set, from wait4).
-  c. incremental refresh: one corrected delivery dropped into the inbox, `sos-pipeline refresh`
-     again: the process's wall time and the time after the run starts (what the CLI reports:
-     everything after the code location is loaded).
-  d. code location: importing sos_pipeline.definitions in a fresh process with this data folder
+Measured on the same files, each in a fresh process, side by side (floor, then full refresh,
+--repeat times; the best of each is reported), wall and CPU (user + system of the process and
+its children, from wait4):
+  a. fair floor (bench/floor.py): plain DuckDB in one process reading every table of every
+     delivery with its columns given, refs pseudonymised in SQL, and the project's own
+     reporting and indicator SQL (sos_pipeline/indicators/build.py) into a warehouse file. Its
+     reporting.indicator_values and target_progress are compared with the pipeline's published
+     warehouse: same rows, same values.
+  b. full refresh: the deliveries copied into a fresh data/inbox, then `sos-pipeline refresh` as
+     the coordinator runs it (a fresh process and DAGSTER_HOME), extracts included: wall, CPU
+     and peak memory (the process's maximum resident set, from wait4).
+  c. no-op refresh: `sos-pipeline refresh` again with nothing new in the inbox.
+  d. correction: one corrected delivery dropped into the inbox, `sos-pipeline refresh` again.
+  e. code location: importing sos_pipeline.definitions in a fresh process with this data folder
      (best of 3), as `dagster dev` does.
-Prints the figures, the ratios and the goals; asserts nothing.
+  f. naive figure: bench/plain.sql (4 tables, 3 indicators, ALL scope only), best of 3 in this
+     process; NOT a floor, printed for comparison with the figures measured before.
+Ends with one line per size:
+  SUMMARY <c>x<m>: full <F> s, fair floor <L> s, ratio <R>x, no-op <N> s, correction <C> s, peak <M> GB
+Asserts nothing about time.
 """
 from __future__ import annotations
 
@@ -67,33 +73,63 @@ def write_reference(ref_dir: Path, ref) -> None:
 
 
 def run_plain(source: Path) -> tuple[float, int]:
+    """The naive figure: bench/plain.sql, best of 3 in this process."""
     from sos_pipeline.warehouse.db import statements
 
     script = (ROOT / "bench" / "plain.sql").read_text(encoding="utf-8").replace("{source}", str(source))
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    t = time.perf_counter()
-    rows = 0
-    for stmt in statements(script):
-        res = con.execute(stmt)
-        if res.description and stmt.lstrip().upper().startswith("SELECT"):
-            rows += len(res.fetchall())
-    seconds = time.perf_counter() - t
-    con.close()
-    return seconds, rows
+    best, rows = float("inf"), 0
+    for _ in range(3):
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        t = time.perf_counter()
+        rows = 0
+        for stmt in statements(script):
+            res = con.execute(stmt)
+            if res.description and stmt.lstrip().upper().startswith("SELECT"):
+                rows += len(res.fetchall())
+        best = min(best, time.perf_counter() - t)
+        con.close()
+    return best, rows
 
 
-def run_cli(args: list[str], env: dict) -> tuple[float, float, str, str, int]:
-    """Wall seconds, peak RSS (GB), stdout, stderr, exit code of one `sos-pipeline` process."""
+def run_proc(cmd: list[str], env: dict | None = None) -> dict:
+    """Wall and CPU seconds (user + system of the process and the children it waited for), peak
+    RSS (GB), stdout, stderr and exit code of one fresh process."""
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     t = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "sos_pipeline", *args], env=env, stdout=out, stderr=err)
+    proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
     out.seek(0), err.seek(0)
-    return (wall, usage.ru_maxrss / 1024 / 1024, out.read().decode("utf-8", "replace"),
-            err.read().decode("utf-8", "replace"), proc.returncode)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss / 1024 / 1024,
+            "out": out.read().decode("utf-8", "replace"), "err": err.read().decode("utf-8", "replace"),
+            "code": os.waitstatus_to_exitcode(status)}
+
+
+def compare(floor_db: Path, pipeline_db: Path) -> list[str]:
+    """Differences between the floor's and the pipeline's reporting tables (empty: identical)."""
+    problems = []
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{floor_db}' AS f (READ_ONLY)")
+    con.execute(f"ATTACH '{pipeline_db}' AS p (READ_ONLY)")
+    for table in ("indicator_values", "target_progress", "periods", "completeness"):
+        cols = [r[0] for r in con.execute(f"DESCRIBE p.reporting.{table}").fetchall()]
+        if table == "completeness":     # received and accepted times differ by design
+            cols = [c for c in cols if c not in ("first_received_at", "accepted_at")]
+        sel = ", ".join(cols)
+        nf = con.execute(f"SELECT count(*) FROM f.reporting.{table}").fetchone()[0]
+        np_ = con.execute(f"SELECT count(*) FROM p.reporting.{table}").fetchone()[0]
+        only_f = con.execute(f"SELECT count(*) FROM (SELECT {sel} FROM f.reporting.{table} EXCEPT ALL "
+                             f"SELECT {sel} FROM p.reporting.{table})").fetchone()[0]
+        only_p = con.execute(f"SELECT count(*) FROM (SELECT {sel} FROM p.reporting.{table} EXCEPT ALL "
+                             f"SELECT {sel} FROM f.reporting.{table})").fetchone()[0]
+        line = f"reporting.{table}: floor {nf:,} rows, pipeline {np_:,} rows, {only_f} only in the floor, {only_p} only in the pipeline"
+        if nf != np_ or only_f or only_p:
+            problems.append(line)
+        else:
+            print(f"   identical: {line}")
+    con.close()
+    return problems
 
 
 def after_start(stdout: str) -> float | None:
@@ -112,19 +148,31 @@ def code_location(env: dict) -> float:
                                     check=True).stdout.split()[-1]) for _ in range(3))
 
 
+def fresh_data(root: Path, source: Path, names: list[str], ref_dir: Path) -> Path:
+    """A new data folder: the reference data, and every delivery in its inbox."""
+    data = root / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    (data / "inbox").mkdir(parents=True)
+    shutil.copytree(ref_dir, data / "reference")
+    for name in names:
+        shutil.copytree(source / name, data / "inbox" / name)
+    return data
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--centres", type=int, default=80)
     ap.add_argument("--months", type=int, default=72)
+    ap.add_argument("--repeat", type=int, default=3, help="full refreshes and floors timed (best of)")
     ap.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
     args = ap.parse_args(argv)
+    size = f"{args.centres}x{args.months}"
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="sos-federation-"))
     if root.exists():
         shutil.rmtree(root)
-    source, data, home = root / "source", root / "data", root / "dagster_home"
-    for d in (source, data / "inbox", home):
-        d.mkdir(parents=True)
+    source, ref_dir = root / "source", root / "reference"
+    source.mkdir(parents=True)
     knobs, ref = federation(args.centres, args.months)
     t = time.perf_counter()
     deliveries = generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False)
@@ -133,34 +181,69 @@ def main(argv=None) -> int:
         name = f"{d.centre}_{d.year}-{d.month:02d}"
         writers.write_csv_utf8(source, name, d.tables)
         names.append(name)
-    write_reference(data / "reference", ref)
+    write_reference(ref_dir, ref)
     files = sum(1 for _ in source.rglob("*.csv"))
     mb = sum(f.stat().st_size for f in source.rglob("*.csv")) / 1e6
     print(f"set-up: {args.centres} centres x {args.months} months = {len(names):,} deliveries, "
           f"{files:,} CSV files, {mb:.0f} MB, written in {time.perf_counter() - t:.0f} s (not measured)")
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     del deliveries
 
-    plain_s, plain_rows = run_plain(source)
-    print(f"\na. plain DuckDB script (bench/plain.sql) over the same CSV files: {plain_s:.2f} s "
-          f"({plain_rows:,} result rows)")
+    key = os.environ.get("SOS_PSEUDONYM_KEY", "bench-key")
+    floor_db = root / "floor.duckdb"
+    floor_env = dict(os.environ, SOS_DATA_DIR=str(root / "floor-data"))
+    (root / "floor-data").mkdir()
+    shutil.copytree(ref_dir, root / "floor-data" / "reference")
+    floors, fulls = [], []
+    for rep in range(args.repeat):
+        f = run_proc([sys.executable, str(ROOT / "bench" / "floor.py"), str(source), str(root / "floor-data"),
+                      str(floor_db)], floor_env)
+        if f["code"]:
+            print(f["out"][-3000:], f["err"][-3000:], sep="\n")
+            print(f"fair floor FAILED (exit {f['code']})")
+            return 1
+        floors.append(f)
+        data = fresh_data(root, source, names, ref_dir)
+        home = root / "dagster_home"
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir()
+        env = dict(os.environ, SOS_DATA_DIR=str(data), DAGSTER_HOME=str(home), SOS_PSEUDONYM_KEY=key)
+        env.pop("SOS_ENV", None)
+        r = run_proc([sys.executable, "-m", "sos_pipeline", "refresh"], env)
+        if r["code"]:
+            print(r["out"][-3000:], r["err"][-3000:], sep="\n")
+            print(f"full refresh FAILED (exit {r['code']})")
+            return 1
+        fulls.append(r)
+        accepted = re.search(r"accepted\s+(\d+)", r["out"])
+        print(f"run {rep + 1}: fair floor {f['wall']:.2f} s wall, {f['cpu']:.2f} s CPU "
+              f"({f['out'].strip()}); full refresh {r['wall']:.1f} s wall, {r['cpu']:.1f} s CPU, "
+              f"{accepted.group(1) if accepted else '?'} accepted, extracts {extracts_seconds(r['out'])} s, "
+              f"peak {r['peak']:.2f} GB; load {os.getloadavg()[0]:.2f}")
+    floor = min(floors, key=lambda x: x["wall"])
+    full = min(fulls, key=lambda x: x["wall"])
+    peak = max(x["peak"] for x in fulls)
+    print(f"\na. fair floor (bench/floor.py, fresh process, best of {args.repeat}): {floor['wall']:.2f} s wall, "
+          f"{floor['cpu']:.2f} s CPU")
+    print(f"b. full refresh incl. extracts (best of {args.repeat}): {full['wall']:.1f} s wall, "
+          f"{full['cpu']:.1f} s CPU, {after_start(full['out'])} s after the run starts; peak memory {peak:.2f} GB")
+    print(f"   ratio to the fair floor: {full['wall'] / floor['wall']:.1f}x wall, "
+          f"{full['cpu'] / floor['cpu']:.1f}x CPU (goal {GOALS['ratio']}x)")
+    problems = compare(floor_db, data / "warehouse.duckdb")
+    for p in problems:
+        print(f"   DIFFERENT: {p}")
+    print("   the floor reproduces the pipeline's published reporting tables exactly" if not problems else
+          "   the floor does NOT reproduce the pipeline's published reporting tables")
 
-    for name in names:
-        shutil.copytree(source / name, data / "inbox" / name)
-    env = dict(os.environ, SOS_DATA_DIR=str(data), DAGSTER_HOME=str(home),
-               SOS_PSEUDONYM_KEY=os.environ.get("SOS_PSEUDONYM_KEY", "bench-key"))
-    env.pop("SOS_ENV", None)
-    wall, peak, out, err, code = run_cli(["refresh"], env)
-    if code:
-        print(out[-3000:], err[-3000:], sep="\n")
-        print(f"full refresh FAILED (exit {code})")
+    noop = run_proc([sys.executable, "-m", "sos_pipeline", "refresh"], env)
+    if noop["code"]:
+        print(noop["out"][-3000:], noop["err"][-3000:], sep="\n")
+        print(f"no-op refresh FAILED (exit {noop['code']})")
         return 1
-    accepted = re.search(r"accepted\s+(\d+)", out)
-    print(f"b. full refresh (`sos-pipeline refresh`, {accepted.group(1) if accepted else '?'} deliveries "
-          f"accepted): {wall:.1f} s wall, {after_start(out)} s after the run starts, "
-          f"extracts {extracts_seconds(out)} s; peak memory {peak:.2f} GB")
-    print(f"   ratio to plain DuckDB: {wall / plain_s:.1f}x (goal {GOALS['ratio']}x)")
+    print(f"c. no-op refresh (nothing new): {noop['wall']:.1f} s wall, {noop['cpu']:.1f} s CPU, "
+          f"{after_start(noop['out'])} s after the run starts; peak memory {noop['peak']:.2f} GB")
 
-    # c. one corrected delivery: the last month of the first centre, one contact less
+    # d. one corrected delivery: the last month of the first centre, one contact less
     last = sorted(n for n in names if n.startswith(names[0].split("_")[0]))[-1]
     shutil.copytree(source / last, data / "inbox" / last)
     services = data / "inbox" / last / "services.csv"
@@ -168,24 +251,31 @@ def main(argv=None) -> int:
         rows = list(csv.reader(fh))
     with open(services, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, lineterminator="\n").writerows(rows[:-1] if len(rows) > 2 else rows)
-    wall_i, peak_i, out_i, err_i, code_i = run_cli(["refresh"], env)
-    if code_i:
-        print(out_i[-3000:], err_i[-3000:], sep="\n")
-        print(f"incremental refresh FAILED (exit {code_i})")
+    corr = run_proc([sys.executable, "-m", "sos_pipeline", "refresh"], env)
+    if corr["code"]:
+        print(corr["out"][-3000:], corr["err"][-3000:], sep="\n")
+        print(f"correction refresh FAILED (exit {corr['code']})")
         return 1
-    print(f"c. incremental refresh (one corrected delivery, {last}): {wall_i:.1f} s wall, "
-          f"{after_start(out_i)} s after the run starts (goal {GOALS['incremental_s']} s), "
-          f"extracts {extracts_seconds(out_i)} s; peak memory {peak_i:.2f} GB")
+    print(f"d. correction (one corrected delivery, {last}): {corr['wall']:.1f} s wall, {corr['cpu']:.1f} s CPU, "
+          f"{after_start(corr['out'])} s after the run starts (goal {GOALS['incremental_s']} s), "
+          f"extracts {extracts_seconds(corr['out'])} s; peak memory {corr['peak']:.2f} GB")
 
     cl = code_location(env)
-    print(f"d. code location load (import sos_pipeline.definitions, {len(ref.centres)} centres): {cl:.2f} s "
+    print(f"e. code location load (import sos_pipeline.definitions, {len(ref.centres)} centres): {cl:.2f} s "
           f"(goal {GOALS['code_location_s']} s)")
-    size = (data / "warehouse.duckdb").stat().st_size / 1e6
-    print(f"\npublished warehouse: {size:.0f} MB; folder: {root}"
+    plain_s, plain_rows = run_plain(source)
+    print(f"f. naive figure, NOT a floor (bench/plain.sql: 4 tables, 3 indicators, ALL scope; best of 3 "
+          f"in-process): {plain_s:.2f} s ({plain_rows:,} result rows)")
+    mb = (data / "warehouse.duckdb").stat().st_size / 1e6
+    print(f"\npublished warehouse: {mb:.0f} MB; folder: {root}"
           + ("" if args.keep else " (temporary: pass --keep DIR to keep it)"))
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
-    return 0
+    print(f"SUMMARY {size}: full {full['wall']:.1f} s, fair floor {floor['wall']:.2f} s, "
+          f"ratio {full['wall'] / floor['wall']:.1f}x, no-op {noop['wall']:.1f} s, "
+          f"correction {corr['wall']:.1f} s, peak {peak:.2f} GB")
+    return 0 if not problems else 2
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
--- The floor for bench/federation.py: plain DuckDB reading the same UTF-8 CSV deliveries
--- ({source}/<CENTRE>_<YYYY-MM>/<table>.csv) and computing the headline indicators.
--- No validation, privacy gate, pseudonyms, audit, history or extracts. Each file type is read
+-- NAIVE figure for bench/federation.py (NOT the floor: that is bench/floor.py). Plain DuckDB
+-- reading 4 of the 9 tables of the same UTF-8 CSV deliveries
+-- ({source}/<CENTRE>_<YYYY-MM>/<table>.csv) and computing 3 of the 22 indicators, for the ALL
+-- scope by month and year only: no breakdowns, averages, targets, pseudonyms or audit. Each file type is read
 -- once with its columns given (no per-file sniffing: the fastest way DuckDB reads them).
 CREATE TEMP TABLE services AS
 SELECT regexp_extract(filename, '([A-Z0-9]+)_(\d{4}-\d{2})', 1) AS centre,
@@ -44,8 +45,9 @@ FROM served s LEFT JOIN children c USING (centre, month, family_ref)
 GROUP BY ALL;
 
 -- per centre and year, and for the whole federation per year (unique counts are not additive)
-SELECT s.centre, year(s.month) AS year, count(DISTINCT s.family_ref) AS families_served,
-       count(DISTINCT c.child_ref) AS children_served
+-- A family or child is (centre, ref): the same case number at two centres is two families.
+SELECT s.centre, year(s.month) AS year, count(DISTINCT s.centre || chr(31) || s.family_ref) AS families_served,
+       count(DISTINCT s.centre || chr(31) || c.child_ref) AS children_served
 FROM served s LEFT JOIN children c USING (centre, month, family_ref)
 GROUP BY GROUPING SETS ((s.centre, year(s.month)), (year(s.month)));
 
