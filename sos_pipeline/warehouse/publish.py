@@ -48,15 +48,8 @@ SCHEMA_FORMAT = 1
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION snappy, PARQUET_VERSION V1"
 
 
-def _fsync_dir(path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path) -> None:
+def _fsync(path) -> None:
+    """A file's content, or a folder's entries, on disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -212,10 +205,10 @@ def publish(paths: Paths) -> dict:
                 con.execute(f"DETACH {PUB}")         # checkpoints the copy: one complete file, no WAL
             finally:
                 con.close()
-            _fsync_file(tmp)
+            _fsync(tmp)
             for f in tmp_parquet.iterdir():
-                _fsync_file(f)
-            _fsync_dir(tmp_parquet)
+                _fsync(f)
+            _fsync(tmp_parquet)
             # Check the copy opens before it replaces anything.
             duckdb.connect(str(tmp), read_only=True).close()
             # Its readers' mode and group before the rename: warehouse.duckdb never has another.
@@ -229,7 +222,7 @@ def publish(paths: Paths) -> dict:
             Path(f"{tmp}.wal").unlink(missing_ok=True)
             shutil.rmtree(tmp_parquet, ignore_errors=True)
             raise
-        _fsync_dir(paths.published.parent)
+        _fsync(paths.published.parent)
         shutil.rmtree(tmp_parquet, ignore_errors=True)     # the previous Parquet set, swapped out
     return {"path": str(paths.published), "bytes": paths.published.stat().st_size, "tables": counts,
             "parquet": str(paths.parquet), "parquet_tables": [t["table"] for t in tables]}
