@@ -6,7 +6,6 @@ recorded in the persistent DAGSTER_HOME so they show in the UI's run history.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
 import time
