@@ -7,6 +7,43 @@ import pytest
 
 TEST_KEY = "test-pseudonym-key"
 
+# One project over BAU and VAL in 2016 (the clean deliveries' BAU-FS services find their project),
+# so that a refresh builds 3 funder extracts, not the shipped reference's 26.
+ONE_PROJECT_YAML = """\
+projects:
+  - code: BAU-FS
+    number: null
+    name_lv: Ģimeņu stiprināšana un atbalsts Bauskas novadā
+    name_en: Family strengthening and support in Bauska county
+    funder: Bauska county municipality
+    centres: [BAU, VAL]
+    start: 2016-01-01
+    end: 2016-12-31
+    reporting_months: 12
+    suppression_threshold: 5
+    budget: []
+    targets:
+      - {indicator: families_served, value: 20, from: 2016-01-01}
+    manual_values: []
+"""
+
+
+def other_group():
+    """A group this process may give files to, other than its own where it can be (so that the
+    group is really changed): any group for root, else a supplementary one, else its own."""
+    import grp
+    import os
+
+    own = os.getgid()
+    candidates = [g.gr_gid for g in grp.getgrall()] if os.geteuid() == 0 else os.getgroups()
+    for gid in candidates:
+        if gid != own:
+            try:
+                return grp.getgrgid(gid)
+            except KeyError:
+                continue
+    return grp.getgrgid(own)
+
 
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch) -> Path:

@@ -18,7 +18,6 @@ skipped and say why, except in CI (CI set), where that is a failure.
 """
 from __future__ import annotations
 
-import grp
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import ONE_PROJECT_YAML, other_group
 
 from sos_pipeline import cli, config, permissions
 from sos_pipeline.config import REPO_ROOT
@@ -42,24 +42,6 @@ CLIENT_CLI = CLIENTS / "bin" / "duckdb"
 OLDEST = CLIENTS / "duckdb-1.4"            # duckdb 1.4.5, put first on PYTHONPATH
 GUIDE = REPO_ROOT / "docs" / "analyst-guide.md"
 
-# One project in 2016, so that the refresh builds 3 funder extracts, not the shipped reference's 26.
-PROJECTS_YAML = """\
-projects:
-  - code: BAU-FS
-    number: null
-    name_lv: Ģimeņu stiprināšana un atbalsts Bauskas novadā
-    name_en: Family strengthening and support in Bauska county
-    funder: Bauska county municipality
-    centres: [BAU, VAL]
-    start: 2016-01-01
-    end: 2016-12-31
-    reporting_months: 12
-    suppression_threshold: 5
-    budget: []
-    targets:
-      - {indicator: families_served, value: 20, from: 2016-01-01}
-    manual_values: []
-"""
 
 
 # ---------------------------------------------------------------------------- the clients
@@ -115,7 +97,7 @@ def published(tmp_path_factory) -> Path:
     data, home = root / "data", root / "dagster_home"
     (data / "reference").mkdir(parents=True)
     home.mkdir()
-    (data / "reference" / "projects.yaml").write_text(PROJECTS_YAML, encoding="utf-8")
+    (data / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
     for centre, month in (("BAU", 1), ("BAU", 2), ("VAL", 1)):
         writers.write_csv_utf8(data / "inbox", f"{centre}_2016-{month:02d}", clean_tables(centre, 2016, month))
     bad = clean_tables("VAL", 2016, 2)
@@ -341,16 +323,6 @@ def test_the_duckdb_2_gotcha_is_real_and_the_fixes_work(published):
 
 # ---------------------------------------------------------------------------- publishing the set
 
-def _reader_group() -> grp.struct_group:
-    """A group this process may give files to (another than its own where it can be)."""
-    own = os.getgid()
-    for gid in ([g.gr_gid for g in grp.getgrall()] if os.geteuid() == 0 else os.getgroups()):
-        if gid != own:
-            try:
-                return grp.getgrgid(gid)
-            except KeyError:
-                continue
-    return grp.getgrgid(own)
 
 
 def _modes(data: Path) -> dict[str, tuple[int, int]]:
@@ -373,7 +345,7 @@ def test_a_publish_swaps_the_set_whole_with_the_warehouses_permissions(published
     assert {m for m, _ in owner_only.values()} <= {0o600, 0o700}
     assert owner_only["parquet"][0] == 0o700 and owner_only["warehouse.duckdb"][0] == 0o600
 
-    group = _reader_group()
+    group = other_group()
     monkeypatch.setenv(permissions.ENV, group.gr_name)
     before = (published / "parquet").stat().st_ino
     old_doc = json.loads((published / "parquet" / "schema.json").read_text(encoding="utf-8"))

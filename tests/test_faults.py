@@ -38,6 +38,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import ONE_PROJECT_YAML
 
 from sos_pipeline import contract, faults
 from sos_pipeline.sample import writers
@@ -48,25 +49,6 @@ PROCESS_TIMEOUT = 300      # s: any one refresh, even with four processes sharin
 PAUSE_TIMEOUT = 120        # s: until a paused refresh reaches its pause point
 BACKGROUND_WORKERS = 2
 
-# One project over BAU and VAL in 2016 (the deliveries' BAU-FS services must find their project).
-PROJECTS_YAML = """\
-# Test installation: one project, so that a refresh builds 3 funder extracts, not 26.
-projects:
-  - code: BAU-FS
-    number: null
-    name_lv: Ģimeņu stiprināšana un atbalsts Bauskas novadā
-    name_en: Family strengthening and support in Bauska county
-    funder: Bauska county municipality
-    centres: [BAU, VAL]
-    start: 2016-01-01
-    end: 2016-12-31
-    reporting_months: 12
-    suppression_threshold: 5
-    budget: []
-    targets:
-      - {indicator: families_served, value: 20, from: 2016-01-01}
-    manual_values: []
-"""
 
 
 # ---------------------------------------------------------------------------- installations
@@ -325,7 +307,7 @@ class World:
         (self.a.inbox).mkdir(parents=True)
         self.a.home.mkdir(parents=True)
         (self.a.data / "reference").mkdir()
-        (self.a.data / "reference" / "projects.yaml").write_text(PROJECTS_YAML, encoding="utf-8")
+        (self.a.data / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
         for centre in ("BAU", "VAL"):
             writers.write_csv_utf8(self.a.inbox, f"{centre}_2016-01", clean_tables(centre, 2016, 1))
         code, out, err = _refresh(self.a).wait()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import other_group
 
 from sos_pipeline import cli, config, permissions
 from sos_pipeline.sample import writers
@@ -26,18 +27,6 @@ def _fresh_group_cache():
     permissions._gid.cache_clear()
 
 
-def _other_group() -> grp.struct_group:
-    """A group this process may give files to, other than its own where it can be (so that
-    the group is really changed): any group for root, else a supplementary one, else its own."""
-    own = os.getgid()
-    candidates = [g.gr_gid for g in grp.getgrall()] if os.geteuid() == 0 else os.getgroups()
-    for gid in candidates:
-        if gid != own:
-            try:
-                return grp.getgrgid(gid)
-            except KeyError:
-                continue
-    return grp.getgrgid(own)
 
 
 def _deliveries(data_dir: Path) -> None:
@@ -129,7 +118,7 @@ def test_a_refresh_makes_everything_readable_by_its_owner_only(data_dir):
 
 
 def test_share_group_gives_read_access_to_the_warehouse_parquet_and_reports_only(data_dir):
-    group = _other_group()
+    group = other_group()
     _deliveries(data_dir)
     _refresh(data_dir, SOS_SHARE_GROUP=group.gr_name)
     tree = _tree(data_dir)
@@ -162,7 +151,7 @@ def test_the_published_file_has_its_mode_before_the_rename(data_dir, monkeypatch
     """warehouse.duckdb is never, not for a moment, in place with another mode or group."""
     from sos_pipeline.warehouse import publish
 
-    group = _other_group()
+    group = other_group()
     monkeypatch.setenv(permissions.ENV, group.gr_name)
     paths = config.paths().ensure()
     duckdb.connect(str(paths.working_db)).execute("CREATE SCHEMA core; CREATE TABLE core.t AS SELECT 1 AS x").close()

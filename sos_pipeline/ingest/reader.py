@@ -293,10 +293,7 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
                 headers += [""] * (width - len(headers))   # cells right of the header: no header
                 raw = RawTable(name, source, headers, rows)
             if name in tables:
-                findings.append(Finding("structure.duplicate_table", ERROR, name, None,
-                                        f"Table {name} is given twice: {where} and an earlier sheet "
-                                        "are both named as it (letter case and spaces are ignored). "
-                                        "Keep one sheet per table and re-send.", (), 1))
+                findings.append(_twice(name, where, "sheet"))
                 continue
             tables[name or f"?sheet{pos}"] = raw
         for title in wb.sheetnames:     # chart sheets hold no table, but their names are scanned
@@ -497,6 +494,13 @@ def _extension(name: str) -> str:
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,6}", suffix) else ""
 
 
+def _twice(name: str, where: str, kind: str) -> Finding:
+    return Finding("structure.duplicate_table", ERROR, name, None,
+                   f"Table {name} is given twice: {where} and an earlier {kind} are both named as "
+                   f"it (letter case and spaces are ignored). Keep one {kind} per table and re-send.",
+                   (), 1)
+
+
 def _name_findings(where: str, names: list[str]) -> list[Finding]:
     """A privacy finding for the first name that holds personal data (never the name itself)."""
     for n in names:
@@ -592,10 +596,7 @@ def read_folder(path: Path) -> tuple[dict[str, RawTable], str, list[Finding]]:
         if raw is None:
             continue
         if name and name in tables:
-            findings.append(Finding("structure.duplicate_table", ERROR, name, None,
-                                    f"Table {name} is given twice: {where} and an earlier file are "
-                                    "both named as it (letter case and spaces are ignored). Keep "
-                                    "one file per table and re-send.", (), 1))
+            findings.append(_twice(name, where, "file"))
             continue
         tables[name or f"?file{pos}"] = raw
     form = "csv-cp1257" if "cp1257" in encodings else "csv-utf8"
