@@ -42,9 +42,9 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     config.pseudonym_key()  # refuse early in production without a key; say so with the demo key
     defs = build_definitions()
     paths = config.paths().ensure()
-    from sos_pipeline.ingest.load import _now
+    from sos_pipeline.ingest.audit import now
 
-    started = _now()            # the audit's clock (SOS_NOW sets it for tests and demos)
+    started = now()            # the audit's clock (SOS_NOW sets it for tests and demos)
     t0 = time.monotonic()
     failed: list[str] = []
     extracts_line = due_line = ""

@@ -23,13 +23,14 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     data_dir = str(data_dir or config.data_dir())
     ref = reference.load(Path(data_dir))  # strict: a bad file stops here
     partitions = delivery_partitions(ref)
-    archived, staged, checks, core, loaded = ingest.build(partitions)
+    archived, loading = ingest.build(partitions)
+    core, loaded = ingest.CORE, ingest.LOADED
     reporting = indicators.build([core, loaded])
     warehouse = publish.build([core, loaded], reporting[-1])
     due_check = publish.deliveries_due_check(warehouse)   # runs with `warehouse` in refresh and publish
     extract_parts = extracts.extract_partitions(ref)
     funder_extract = extracts.build(extract_parts, warehouse)
-    assets = [archived, staged, core, loaded, *reporting, warehouse, funder_extract]
+    assets = [archived, loading, *reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
         "intake", tags=WRITES, selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
@@ -41,10 +42,11 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
                     "their due day (deliveries_due, a warning). Then the `extracts` job rebuilds the funder "
                     "extracts.")
     load_job = dg.define_asset_job(
-        "load_delivery", tags=WRITES, selection=dg.AssetSelection.assets(staged, core),
-        description="Load one centre-month (pick its partition): read and stage its next queued "
-                    "delivery, or re-read the accepted one from the archive, validate it (blocking checks), "
-                    "load it into core. Then run `publish`.")
+        "load_delivery", tags=WRITES, selection=dg.AssetSelection.assets(core),
+        description="Load the deliveries queued for the centre-months you pick (one run, however many "
+                    "partitions): the same loading as `refresh`, validated by the same suites, each "
+                    "centre-month's `validation` check passed or failed. Run `intake` first if the "
+                    "export is still in the inbox, and `publish` after.")
     publish_job = dg.define_asset_job(
         "publish", tags=WRITES, selection=[*reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
@@ -65,7 +67,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=assets, asset_checks=[checks, due_check], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
+        assets=assets, asset_checks=[due_check], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir)})
 

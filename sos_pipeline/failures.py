@@ -17,8 +17,7 @@ import re
 # The step that replaces warehouse.duckdb (the `warehouse` asset, sos_pipeline/defs/publish.py).
 PUBLISH_STEP = "warehouse"
 # What the steps do, in the coordinator's words (the step keys are the asset names).
-_DOING = {"archived_deliveries": "Taking the inbox", "staged_delivery": "Loading the deliveries",
-          "core_delivery": "Loading the deliveries", "loaded_deliveries": "Loading the deliveries",
+_DOING = {"archived_deliveries": "Taking the inbox", "load_deliveries": "Loading the deliveries",
           "reporting_base": "Computing the indicators", "indicator_values": "Computing the indicators",
           PUBLISH_STEP: "Publishing", "funder_extract": "Building the funder extracts"}
 

@@ -35,9 +35,9 @@ def test_broken_reference_stops_the_run_naming_the_file(data_dir, capsys):
     assert (data_dir / "inbox" / "BAU_2016-03").is_dir()
 
 
-def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, capsys):
-    """The UI's `load_delivery` job on one partition with nothing queued re-reads the accepted version;
-    `publish` then makes it visible."""
+def test_loading_a_centre_month_with_nothing_queued_says_so_and_changes_nothing(data_dir, capsys):
+    """The refresh prints what became of each delivery, the run's tags carry the same counts, and the
+    UI's `load_delivery` job on a centre-month with nothing queued fails with a message, core as it was."""
     from dagster import DagsterInstance
 
     from sos_pipeline.definitions import build_definitions
@@ -55,9 +55,16 @@ def test_reloading_one_centre_month_from_the_archive_changes_nothing(data_dir, c
     before = con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall()
     con.close()
     defs = build_definitions(str(data_dir))
+    refresh_run = [r for r in DagsterInstance.get().get_runs() if r.job_name == "refresh"][0]
+    assert {k: v for k, v in refresh_run.tags.items() if k.startswith("sos/") and k != "sos/trigger"
+            and k != "sos/writes"} == {"sos/accepted": "1", "sos/superseded": "0", "sos/unchanged": "0",
+                                       "sos/rejected": "0"}
     with DagsterInstance.ephemeral() as instance:
-        assert defs.resolve_job_def("load_delivery").execute_in_process(
-            partition_key="VAL|2016-06", instance=instance).success
+        r = defs.resolve_job_def("load_delivery").execute_in_process(
+            partition_key="VAL|2016-06", instance=instance, raise_on_error=False)
+        assert not r.success
+        (failure,) = [e for e in r.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert "Nothing is queued for VAL|2016-06" in failure.event_specific_data.error.message
         assert defs.resolve_job_def("publish").execute_in_process(instance=instance).success
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall() == before

@@ -17,7 +17,7 @@ def test_definitions_snapshot(data_dir):
     assert sorted(j.name for j in repo.get_all_jobs() if not j.name.startswith("__")) == \
         ["extracts", "finalise_extract", "intake", "load_delivery", "publish", "refresh"]
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {"archived_deliveries", "staged_delivery", "core_delivery", "loaded_deliveries",
+    assert keys == {"archived_deliveries", "core_delivery", "loaded_deliveries",
                     "reporting_base",
                     "indicators_served", "indicators_caseload", "indicators_services", "indicators_groups",
                     "indicators_events", "indicators_mentoring", "indicators_trainings", "indicators_manual",
@@ -49,13 +49,19 @@ def test_definitions_snapshot(data_dir):
     assert "EEA-2013-150/P8" not in ekeys and "EEA-2013-150/2014" not in ekeys   # quarterly: no years
     assert extract.backfill_policy == dg.BackfillPolicy.single_run()
     assert repo.get_job("finalise_extract").partitions_def == extract.partitions_def
-    checks = {k.name for k in repo.asset_graph.asset_check_keys}
-    assert checks == {"structure_and_privacy", "cross_table", "families", "children", "services",
-                      "group_sessions", "group_attendance", "events", "event_participants",
-                      "mentoring", "trainings", "deliveries_due"}
-    staged = repo.asset_graph.get(dg.AssetKey("staged_delivery"))
-    checks_def, due_def = defs.asset_checks
-    assert all(spec.blocking for spec in checks_def.check_specs)
+    # One loading path: one op is both the partitioned core_delivery (the UI picks centre-months,
+    # one run for all of them) and the whole queue (loaded_deliveries: refresh, sensor, schedule).
+    core = graph.get(dg.AssetKey("core_delivery"))
+    loaded = graph.get(dg.AssetKey("loaded_deliveries"))
+    assert core.assets_def is loaded.assets_def and core.assets_def.op.name == "load_deliveries"
+    assert core.assets_def.backfill_policy == dg.BackfillPolicy.single_run()
+    assert {k.to_user_string() for k in repo.get_job("load_delivery").asset_layer.executable_asset_keys} == {
+        "core_delivery"}
+    checks = {(k.asset_key.to_user_string(), k.name) for k in repo.asset_graph.asset_check_keys}
+    assert checks == {("core_delivery", "validation"), ("warehouse", "deliveries_due")}
+    (validation,) = core.assets_def.check_specs
+    assert validation.blocking and validation.partitions_def == core.partitions_def
+    (due_def,) = defs.asset_checks
     # Who has delivered: a warning on the published warehouse, never blocking, run by the jobs
     # that publish (refresh: the CLI, the sensor and the schedule; publish), not by the others.
     (due,) = due_def.check_specs
@@ -63,7 +69,7 @@ def test_definitions_snapshot(data_dir):
     assert {j: {k.name for k in repo.get_job(j).asset_layer.asset_graph.asset_check_keys}
             >= {"deliveries_due"} for j in ("refresh", "publish", "extracts", "intake")} == {
         "refresh": True, "publish": True, "extracts": False, "intake": False}
-    parts = staged.partitions_def
+    parts = core.partitions_def
     assert isinstance(parts, dg.MultiPartitionsDefinition)
     keys = parts.get_partition_keys()
     assert "BAU|2013-01" in keys and "VAL|2018-12" in keys
@@ -125,7 +131,7 @@ def test_the_sensor_asks_for_a_refresh_when_the_inbox_has_a_delivery(data_dir):
 
 def test_queued_deliveries_make_one_refresh_run_not_one_run_per_delivery(data_dir):
     from sos_pipeline import reference
-    from sos_pipeline.ingest.load import screen_inbox
+    from sos_pipeline.ingest.inbox import screen_inbox
     from sos_pipeline.sample import writers
     from sos_pipeline.sample.bad_corpus import clean_tables
 
@@ -144,8 +150,10 @@ def test_queued_deliveries_make_one_refresh_run_not_one_run_per_delivery(data_di
     assert requests[-1].tags["dagster/asset_partition_range_end"] == keys[-1]
 
 
-def test_one_asset_check_per_validation_suite():
-    from sos_pipeline.defs.ingest import SUITES
+def test_the_validation_check_reports_every_suite():
+    """One check per centre-month carries every suite's result (records.py says why not one per
+    suite); its table lists the reader's checks first, then every GX suite."""
+    from sos_pipeline.defs.records import suite_order
     from sos_pipeline.validation.suites import suite_names
 
-    assert list(SUITES) == ["structure_and_privacy", *suite_names()]
+    assert suite_order() == ["structure_and_privacy", *suite_names()]

@@ -54,8 +54,8 @@ def test_other_errors_are_not_mistaken_for_a_full_disk(text):
 def _run(fail_in: str, exc: Exception):
     """A real failed Dagster run: `fail_in` raises `exc`; a `warehouse` step comes last."""
     @dg.op
-    def loaded_deliveries():
-        if fail_in == "loaded_deliveries":
+    def load_deliveries():
+        if fail_in == "load_deliveries":
             raise exc
         return 1
 
@@ -67,16 +67,16 @@ def _run(fail_in: str, exc: Exception):
 
     @dg.job
     def refresh():
-        warehouse(loaded_deliveries())
+        warehouse(load_deliveries())
 
     return refresh.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 
 def test_a_failed_run_says_which_step_and_that_the_published_file_was_left_alone():
-    r = _run("loaded_deliveries", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), WORK))
+    r = _run("load_deliveries", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), WORK))
     assert not r.success
     text = run_failure_text(r)
-    assert text.startswith(f"Loading the deliveries failed (step loaded_deliveries): The disk is full: writing {WORK} failed")
+    assert text.startswith(f"Loading the deliveries failed (step load_deliveries): The disk is full: writing {WORK} failed")
     assert text.endswith("The published warehouse.duckdb was not replaced: analysts still see the "
                          "previous refresh.")
 
@@ -100,7 +100,7 @@ def test_a_successful_run_has_nothing_to_say():
 
 
 def test_error_text_follows_the_causes_dagster_wraps_around_the_real_error():
-    r = _run("loaded_deliveries", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), WORK))
+    r = _run("load_deliveries", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), WORK))
     [ev] = r.get_step_failure_events()
     text = error_text(ev.step_failure_data.error)
     assert "Error occurred while executing op" in text and "No space left on device" in text

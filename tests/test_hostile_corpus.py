@@ -604,8 +604,9 @@ def test_a_name_holding_personal_data_is_recorded_as_withheld(corpus):
 
 
 def test_the_ui_job_rejects_a_damaged_or_personal_delivery_without_repeating_it(data_dir):
-    """The UI's one-partition `load_delivery` job on the same kinds: the blocking check fails with
-    the rule, the delivery is quarantined, and no event, log line or metadata holds the name."""
+    """The UI's `load_delivery` job, one partition at a time, on the same kinds: the partition's
+    blocking `validation` check fails with the rule, the delivery is quarantined, and no event, log
+    line or metadata holds the name."""
     from dagster import DagsterEventType, DagsterInstance
 
     from sos_pipeline.definitions import build_definitions
@@ -619,14 +620,16 @@ def test_the_ui_job_rejects_a_damaged_or_personal_delivery_without_repeating_it(
         for partition, rule in (("VAL|2016-03", "structure.unreadable"), ("VAL|2016-11", "privacy.pii_name")):
             result = defs.resolve_job_def("load_delivery").execute_in_process(
                 partition_key=partition, instance=instance, raise_on_error=False)
-            checks = {e.event_specific_data.check_name: e.event_specific_data for e in result.all_events
-                      if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION}
-            gate = checks["structure_and_privacy"]
-            assert not gate.passed
-            assert [f["rule"] for f in gate.metadata["findings"].value] == [rule]
+            (gate,) = [e.event_specific_data for e in result.all_events
+                       if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION]
+            assert (gate.check_name, gate.partition, gate.passed, gate.blocking) == (
+                "validation", partition, False, True)
+            suites = gate.metadata["by_suite"].value
+            assert [r.split(" ")[0] for r in suites["structure_and_privacy"]["errors"]] == [rule]
+            assert suites["families"] == {"result": "not run"}
         logs = instance.all_logs(result.run_id)
         text = "\n".join(repr(e) for e in logs)
-        assert "staged_delivery" in text                  # positive control: the events are there
+        assert "load_deliveries" in text and "by_suite" in text   # positive control: the events are there
         for needle in NEEDLES:
             assert needle not in text
     con = duckdb.connect(str(data_dir / ".work" / "warehouse.duckdb"), read_only=True)

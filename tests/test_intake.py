@@ -5,7 +5,7 @@ import pytest
 
 from sos_pipeline import config, reference
 from sos_pipeline.ingest import intake
-from sos_pipeline.ingest.load import screen_inbox
+from sos_pipeline.ingest.inbox import screen_inbox
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 

@@ -8,7 +8,7 @@ import os
 import duckdb
 import pytest
 
-from sos_pipeline import cli
+from sos_pipeline import cli, config
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import WARNING_KINDS, clean_tables, write_bad_corpus
 
@@ -214,8 +214,18 @@ def test_no_clear_text_ref_anywhere_in_the_warehouse_file(corpus_run):
         assert ref.encode("utf-16-le") not in blob
 
 
+def _check_evaluations(events) -> dict[str, object]:
+    from dagster import DagsterEventType
+
+    return {e.event_specific_data.partition: e.event_specific_data for e in events
+            if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+            and e.event_specific_data.check_name == "validation"}
+
+
 def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_dir):
-    """The `load_delivery` job for one centre-month, as the UI launches it: a failing suite blocks core."""
+    """The `load_delivery` job for the centre-months the coordinator picks in the UI: the same
+    loading as a refresh. A failing suite rejects the month: its `validation` check fails on its
+    partition (ERROR, blocking), core keeps nothing of it, and the good month loads."""
     from dagster import AssetKey, DagsterEventType, DagsterInstance
 
     from sos_pipeline.definitions import build_definitions
@@ -223,29 +233,46 @@ def test_blocking_checks_stop_core_for_a_bad_month_in_a_real_dagster_run(data_di
     bad = clean_tables("BAU", 2017, 2)
     bad["services"][0]["minutes"] = 601
     drop(data_dir, "BAU_2017-02", bad)
+    drop(data_dir, "BAU_2017-03", clean_tables("BAU", 2017, 3))
+    drop(data_dir, "VAL_2017-03", clean_tables("VAL", 2017, 3))
     defs = build_definitions(str(data_dir))
     job = defs.resolve_job_def("load_delivery")
     with DagsterInstance.ephemeral() as instance:
         assert defs.resolve_job_def("intake").execute_in_process(instance=instance).success
-        result = job.execute_in_process(partition_key="BAU|2017-02", instance=instance,
-                                        raise_on_error=False)
-        assert not result.success
-        checks = {e.event_specific_data.check_name:
-                  e.event_specific_data
-                  for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION}
-        assert not checks["services"].passed
-        assert checks["services"].severity.value == "ERROR"
-        assert checks["families"].passed and checks["structure_and_privacy"].passed
-        materialized = {e.asset_key for e in result.all_events
-                        if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
-        assert AssetKey("staged_delivery") in materialized
-        assert AssetKey("core_delivery") not in materialized and AssetKey("warehouse") not in materialized
-        # metadata the coordinator sees names the rule and rows, never a value
-        meta = checks["services"].metadata["findings"].value
-        assert [(f["rule"], f["rows"]) for f in meta] == [("services.minutes.range", [2])]
+        # One run for two centre-months of one centre (a range, as the UI's single-run backfill makes)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags={
+            "dagster/asset_partition_range_start": "BAU|2017-02",
+            "dagster/asset_partition_range_end": "BAU|2017-03"})
+        assert result.success
+        checks = _check_evaluations(result.all_events)
+        assert set(checks) == {"BAU|2017-02", "BAU|2017-03"}
+        bad_check, good_check = checks["BAU|2017-02"], checks["BAU|2017-03"]
+        assert not bad_check.passed and bad_check.blocking
+        assert bad_check.severity.value == "ERROR"
+        by_suite = bad_check.metadata["by_suite"].value
+        assert by_suite["services"] == {"result": "failed", "errors": {"services.minutes.range": 1},
+                                        "warnings": {}}
+        assert by_suite["families"]["result"] == "passed"
+        assert by_suite["structure_and_privacy"]["result"] == "passed"
+        assert bad_check.description == "Rejected: services failed."
+        assert good_check.passed
+        materialized = {(e.asset_key, e.event_specific_data.materialization.partition)
+                        for e in result.all_events if e.event_type == DagsterEventType.ASSET_MATERIALIZATION}
+        assert materialized == {(AssetKey("core_delivery"), "BAU|2017-03")}
+        # what the run did, as tags: the numbers the CLI prints
+        tags = instance.get_run_by_id(result.run_id).tags
+        assert (tags["sos/accepted"], tags["sos/rejected"], tags["sos/superseded"]) == ("1", "1", "0")
+        # VAL's delivery was not picked: it stays queued for the next refresh
+        from sos_pipeline.ingest.intake import pending_list
+
+        assert [p.delivery for p in pending_list(config.paths())] == ["VAL_2017-03"]
+        # nothing picked that has something queued: the run says so
+        nothing = job.execute_in_process(instance=instance, partition_key="BAU|2016-01", raise_on_error=False)
+        assert not nothing.success
     con = duckdb.connect(str(data_dir / ".work" / "warehouse.duckdb"), read_only=True)
-    assert con.execute("SELECT count(*) FROM core.services").fetchone() == (0,)
-    assert con.execute("SELECT status FROM audit.deliveries").fetchall() == [("rejected",)]
+    assert con.execute("SELECT DISTINCT month FROM core.services").fetchall() == [(dt.date(2017, 3, 1),)]
+    assert sorted(con.execute("SELECT delivery, status FROM audit.deliveries").fetchall()) == [
+        ("BAU_2017-02", "rejected"), ("BAU_2017-03", "accepted")]
     con.close()
 
 
@@ -273,9 +300,13 @@ def test_refresh_job_loads_the_whole_queue_in_one_run_and_quarantines_the_bad_on
                       if e.event_type == DagsterEventType.ASSET_MATERIALIZATION
                       and e.asset_key == AssetKey("core_delivery"))
         assert core == ["BAU|2017-01", "BAU|2017-03", "VAL|2017-02"]
-        (meta,) = [m.metadata for m in result.asset_materializations_for_node("loaded_deliveries")
+        (meta,) = [m.metadata for m in result.asset_materializations_for_node("load_deliveries")
                    if m.asset_key == AssetKey("loaded_deliveries")]
         assert (meta["accepted"].value, meta["rejected"].value) == (3, 1)
+        # every settled centre-month shows its check in the UI, the rejected one failed
+        checks = _check_evaluations(result.all_events)
+        assert {k: c.passed for k, c in checks.items()} == {
+            "BAU|2017-01": True, "BAU|2017-02": False, "BAU|2017-03": True, "VAL|2017-02": True}
     assert sorted(a[:2] for a in audit(data_dir)) == [
         ("BAU_2017-01", "accepted"), ("BAU_2017-02", "rejected"), ("BAU_2017-03", "accepted"),
         ("VAL_2017-02", "accepted")]

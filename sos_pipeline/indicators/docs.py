@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-SCHEMA_ORDER = {"reporting": 0, "audit": 1, "core": 2, "derived": 3, "staging": 4}
+SCHEMA_ORDER = {"reporting": 0, "audit": 1, "core": 2, "derived": 3}
 SCHEMA_TEXT = {
     "reporting": "What analysts query: indicator values, target progress, the catalogue, who has "
                  "delivered, periods and the reference data. Stable names: indicator_values, "
@@ -15,7 +15,6 @@ SCHEMA_TEXT = {
             "replaced at a time.",
     "derived": "Intermediate tables the indicator SQL builds on; rebuilt at every refresh. Useful for "
                "checking a figure, but their shape may change.",
-    "staging": "Deliveries waiting for validation during a run; empty in the published file.",
 }
 
 

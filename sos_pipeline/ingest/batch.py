@@ -37,12 +37,14 @@ from sos_pipeline import config, contract
 from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
-from sos_pipeline.ingest import intake
-from sos_pipeline.ingest.load import _audit, _current, _now, _record_findings, typed_columns
+from sos_pipeline.ingest import audit, intake
 from sos_pipeline.ingest.reader import Delivery, read_delivery_safely
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
+from sos_pipeline.validation.rules import CROSS_TABLE as R_CROSS
 from sos_pipeline.warehouse.db import connect, sql, statements, transaction, writer_lock
+
+STRUCTURE = "structure_and_privacy"     # the reader's findings: files, columns, personal data
 
 # A chunk holds deliveries until this many rows are read (memory stays bounded; GX's fixed
 # cost is shared by the whole chunk).
@@ -57,6 +59,8 @@ class Item:
     status: str = ""                                          # accepted / rejected
     reason: str = ""
     rows: int = 0
+    by_suite: dict[str, list[Finding]] = field(default_factory=dict)   # the suites' findings
+    superseded: str | None = None                             # the accepted version it replaced
 
     @property
     def month(self) -> dt.date:
@@ -77,6 +81,12 @@ class Outcome:
     rows: int = 0
     warnings: int = 0
     rules: tuple[str, ...] = ()
+    centre: str = ""
+    month: str = ""                 # YYYY-MM
+    table_rows: dict[str, int] = field(default_factory=dict)
+    suites: dict[str, list[Finding]] = field(default_factory=dict)   # suite -> its findings
+    superseded: str | None = None   # accepted: the delivery it replaced, if any
+    form: str = ""
 
 
 @dataclass
@@ -98,18 +108,23 @@ def _tick(result: QueueResult, phase: str, since: float) -> float:
 
 
 def load_queue(paths: Paths, ref: Reference, key: bytes | None = None, log=None,
-               chunk_rows: int | None = None) -> QueueResult:
-    """Load everything queued (intake.pending_list), chunk by chunk. See the module docstring."""
+               chunk_rows: int | None = None, partitions: list[str] | None = None) -> QueueResult:
+    """Load everything queued (intake.pending_list), chunk by chunk; with `partitions`
+    ("BAU|2026-09", ...), only what is queued for those centre-months. See the module docstring."""
     key = key or config.pseudonym_key()
     chunk_rows = chunk_rows or int(os.environ.get("SOS_CHUNK_ROWS", DEFAULT_CHUNK_ROWS))
     result = QueueResult()
     with writer_lock(paths):        # the queue is this run's alone until it is settled
-        _load(paths, ref, key, log, chunk_rows, result)
+        queue = intake.pending_list(paths)
+        if partitions is not None:
+            wanted = set(partitions)
+            queue = [p for p in queue if p.partition in wanted]
+        _load(paths, ref, key, log, chunk_rows, result, queue)
     return result
 
 
-def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result: QueueResult) -> None:
-    queue = intake.pending_list(paths)
+def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result: QueueResult,
+          queue: list[intake.Pending]) -> None:
     while queue:
         t = time.perf_counter()
         chunk, rows = [], 0
@@ -148,11 +163,13 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
         for item, by_suite in zip(remaining, checked):
             if by_suite is None:            # checking this delivery itself failed
                 item.findings = list(item.delivery.findings) + [_check_failed()]
+                item.by_suite = {R_CROSS: [_check_failed()]}
                 continue
             for suite, fs in by_suite.items():
                 tally = result.suite_findings.setdefault(suite, {"errors": 0, "warnings": 0})
                 tally["errors"] += sum(f.severity == ERROR for f in fs)
                 tally["warnings"] += sum(f.severity == WARNING for f in fs)
+            item.by_suite = by_suite
             item.findings = list(item.delivery.findings) + [f for fs in by_suite.values() for f in fs]
         accepted, rejected, again = [], [], []
         failed_centres: set[str] = set()
@@ -322,41 +339,48 @@ def _record(paths: Paths, accepted: list[Item], rejected: list[Item], result: Qu
             pause_point("core")
     for item in [*accepted, *rejected]:
         intake.drop_pending(paths, item.pending)
+        p = item.pending
+        suites = {STRUCTURE: list(item.delivery.findings)}
+        for suite, fs in item.by_suite.items():
+            suites[suite] = list(fs)
+        if item.status == "rejected" and any(f.rule == "structure.load_failed" for f in item.findings):
+            suites[STRUCTURE] = [*suites[STRUCTURE], _load_failed()]
         result.outcomes.append(Outcome(
-            item.pending.delivery, item.pending.partition, item.pending.sha256, item.status, item.reason,
+            p.delivery, p.partition, p.sha256, item.status, item.reason,
             item.rows, sum(f.severity == WARNING for f in item.findings),
-            tuple(dict.fromkeys(f.rule for f in item.findings if f.severity == ERROR))))
+            tuple(dict.fromkeys(f.rule for f in item.findings if f.severity == ERROR)),
+            centre=p.centre, month=p.month, table_rows=dict(item.delivery.row_counts), suites=suites,
+            superseded=item.superseded, form=item.delivery.form))
 
 
 def _audit_rejected(con, item: Item) -> None:
     p = item.pending
-    received = dt.datetime.fromisoformat(p.received_at)
-    recorded = con.execute(  # idempotent if a killed run is repeated
-        "SELECT count(*) FROM audit.deliveries WHERE delivery = ? AND sha256 = ? AND received_at = ? "
-        "AND status = 'rejected'", [p.delivery, p.sha256, received]).fetchall()[0][0]
-    if not recorded:
-        _audit(con, delivery=p.delivery, centre=p.centre, month=p.month_date, received_at=received,
-               sha=p.sha256, status="rejected", reason=item.reason, form=item.delivery.form,
-               archive_path=p.archive_path)
-        _record_findings(con, p.delivery, p.sha256, item.findings)
+    audit.record_rejected(con, delivery=p.delivery, centre=p.centre, month=p.month_date,
+                          received_at=dt.datetime.fromisoformat(p.received_at), sha=p.sha256,
+                          reason=item.reason, form=item.delivery.form, archive_path=p.archive_path,
+                          findings=item.findings)
 
 
 def _audit_accepted(con, item: Item) -> None:
     p = item.pending
-    received = dt.datetime.fromisoformat(p.received_at)
-    cur = _current(con, p.centre, p.month_date)
-    if cur is not None and cur[0] == p.sha256:      # already recorded (a repeated run)
-        return
-    warnings = [f for f in item.findings if f.severity == WARNING]
-    if cur is not None:
-        con.execute("UPDATE audit.deliveries SET status = 'superseded', reason = ?, processed_at = ? "
-                    "WHERE centre = ? AND month = ? AND status = 'accepted'",
-                    [f"replaced by the correction received {received:%Y-%m-%d %H:%M} "
-                     f"(sha256 {p.sha256[:12]})", _now(), p.centre, p.month_date])
-    _audit(con, delivery=p.delivery, centre=p.centre, month=p.month_date, received_at=received,
-           sha=p.sha256, status="accepted", form=item.delivery.form, rows_loaded=item.rows,
-           warnings=len(warnings), archive_path=p.archive_path)
-    _record_findings(con, p.delivery, p.sha256, warnings)
+    item.superseded = audit.record_accepted(
+        con, delivery=p.delivery, centre=p.centre, month=p.month_date,
+        received_at=dt.datetime.fromisoformat(p.received_at), sha=p.sha256, form=item.delivery.form,
+        rows_loaded=item.rows, archive_path=p.archive_path, findings=item.findings)
+
+
+def typed_columns(name: str) -> str:
+    """SELECT list turning a parsed frame's contract columns into core's types."""
+    cols = []
+    for c in contract.TABLES[name].columns:
+        if c.kind == contract.CODE_LIST:
+            cols.append(f"list_filter(list_transform(string_split(\"{c.name}\", ';'), lambda x: trim(x)), "
+                        f"lambda x: x <> '') AS \"{c.name}\"")
+        elif c.kind == contract.DATE:
+            cols.append(f"CAST(\"{c.name}\" AS DATE)")
+        else:
+            cols.append(f"\"{c.name}\"")
+    return ", ".join(cols)
 
 
 def _replace_core(con, accepted: list[Item]) -> None:

@@ -129,7 +129,6 @@ TABLE_COMMENTS = {
                         "superseded (replaced by a correction) or unchanged (identical re-delivery).",
     "audit.findings": "Warnings of accepted deliveries and errors of rejected ones: rule, table, "
                       "column, how many rows and which source rows; never a value.",
-    "staging.deliveries": "Deliveries read and pseudonymised, waiting for validation (empty between runs).",
 }
 AUDIT_COLUMNS = {
     "audit.deliveries": {
@@ -155,13 +154,6 @@ AUDIT_COLUMNS = {
         "message": "What is wrong, in plain words; never a value.",
         "recorded_at": "When the finding was recorded.",
     },
-    "staging.deliveries": {
-        "centre": "Centre code.", "month": "First day of the month.", "delivery": "Delivery name.",
-        "sha256": "sha256 of the staged version.", "received_at": "When it was received.",
-        "form": "csv-utf8, csv-cp1257 or xlsx.", "archive_path": "Archived copy, relative to SOS_DATA_DIR.",
-        "pending_seq": "Its place in the intake queue.",
-        "findings_json": "Structure, privacy and warning findings so far (JSON; no values).",
-    },
 }
 
 
@@ -171,28 +163,27 @@ def _quote(text: str) -> str:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schemas and tables (idempotent) and (re)write every comment."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='core' "
-                   "AND table_name='trainings'").fetchone()[0] and \
-       con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='staging' "
-                   "AND table_name='trainings'").fetchone()[0] and \
-       con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name='reporting' "
-                   "AND table_name='periods'").fetchone()[0]:
+    state = {r[0] for r in con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE (schema_name, table_name) "
+        "IN (('core', 'trainings'), ('reporting', 'periods')) UNION ALL "
+        "SELECT schema_name FROM duckdb_schemas() WHERE schema_name = 'staging'").fetchall()}
+    if state == {"core.trainings", "reporting.periods"}:
         return
     with transaction(con):
+        # A working file of an earlier release: its staging tables are gone (one loading path
+        # now reads straight into core), so they are dropped first.
+        for stmt in statements(sql("schema/upgrade")):
+            con.execute(stmt)
         for name in ("schema/core", "schema/audit", "schema/reporting"):
             for stmt in statements(sql(name)):
                 con.execute(stmt)
-        for t in contract.TABLES:
-            con.execute(f"CREATE TABLE IF NOT EXISTS staging.{t} AS SELECT * FROM core.{t} LIMIT 0")
-        for schema in ("core", "staging"):
-            for name, table in contract.TABLES.items():
-                what = "Accepted" if schema == "core" else "Staged (not yet validated)"
-                con.execute(f"COMMENT ON TABLE {schema}.{name} IS "
-                            + _quote(f"{what} rows of the centres' '{name}' table: {table.description}"))
-                for col, text in COMMON_COLUMNS.items():
-                    con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col} IS {_quote(text)}")
-                for col in table.columns:
-                    con.execute(f"COMMENT ON COLUMN {schema}.{name}.{col.name} IS {_quote(col.description)}")
+        for name, table in contract.TABLES.items():
+            con.execute(f"COMMENT ON TABLE core.{name} IS "
+                        + _quote(f"Accepted rows of the centres' '{name}' table: {table.description}"))
+            for col, text in COMMON_COLUMNS.items():
+                con.execute(f"COMMENT ON COLUMN core.{name}.{col} IS {_quote(text)}")
+            for col in table.columns:
+                con.execute(f"COMMENT ON COLUMN core.{name}.{col.name} IS {_quote(col.description)}")
         for fq, text in TABLE_COMMENTS.items():
             con.execute(f"COMMENT ON TABLE {fq} IS {_quote(text)}")
             for col, ctext in AUDIT_COLUMNS[fq].items():

@@ -1,6 +1,5 @@
--- audit: what was received and what became of it; staging: a delivery between reading and loading.
+-- audit: what was received and what became of it.
 CREATE SCHEMA IF NOT EXISTS audit;
-CREATE SCHEMA IF NOT EXISTS staging;
 
 CREATE TABLE IF NOT EXISTS audit.deliveries (
     delivery VARCHAR NOT NULL,         -- name as sent, e.g. BAU_2014-03
@@ -20,9 +19,3 @@ CREATE TABLE IF NOT EXISTS audit.findings (
     delivery VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, rule VARCHAR NOT NULL,
     severity VARCHAR NOT NULL, table_name VARCHAR, column_name VARCHAR, row_count INTEGER,
     source_rows INTEGER[], message VARCHAR, recorded_at TIMESTAMP NOT NULL);
-
--- One row per centre-month read into staging and waiting for validation.
-CREATE TABLE IF NOT EXISTS staging.deliveries (
-    centre VARCHAR NOT NULL, month DATE NOT NULL, delivery VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
-    received_at TIMESTAMP NOT NULL, form VARCHAR, archive_path VARCHAR, pending_seq VARCHAR,
-    findings_json VARCHAR);
