@@ -143,8 +143,6 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
 
 
 def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult, log) -> None:
-    from sos_pipeline.validation.suites import validate_batch
-
     unreadable = [i for i in chunk if not i.delivery.ok]
     for i in unreadable:
         i.status, i.reason = "rejected", summary(i.findings)
@@ -153,12 +151,7 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
     while remaining:
         result.rounds += 1
         t = time.perf_counter()
-        with connect(paths) as con:
-            contexts = _contexts(con, ref, remaining)
-        pause_point("validation")
-        t = _tick(result, "context", t)
-        checked = _validate_isolating(validate_batch, [(i.delivery.tables, ctx)
-                                                       for i, ctx in zip(remaining, contexts)])
+        checked = _validate_round(paths, ref, remaining, result, t)
         t = _tick(result, "validate", t)
         for item, by_suite in zip(remaining, checked):
             if by_suite is None:            # checking this delivery itself failed
@@ -189,6 +182,57 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
             log(f"round {result.rounds}: {len(rejected)} rejected; {len(again)} later deliveries of "
                 "the same centres are checked again without them")
         remaining = again
+
+
+def _validate_round(paths: Paths, ref: Reference, items: list[Item], result: QueueResult,
+                    t: float) -> list[dict | None]:
+    """The suites' findings of each item, checked against its centre's months as they will be
+    once the items before it are loaded: the items are staged on the working warehouse and each
+    suite's frame is one query over all of them (validation/frames.py); GX runs each suite once."""
+    from sos_pipeline.validation import frames as F
+    from sos_pipeline.validation.suites import run_suites, suite_inputs
+
+    def inputs(ok: list[int]):
+        with connect(paths) as con:
+            F.stage(con, [_stage_item(items[n]) for n in ok], ref.projects)
+            F.stage_history(con)
+            pause_point("validation")
+            return suite_inputs(con, ref.projects)
+
+    ok = list(range(len(items)))
+    try:
+        stacked, params = inputs(ok)
+    except _value_errors():             # a delivery whose values do not fit: find it, check the rest
+        ok = [n for n in ok if _stageable(items[n])]
+        stacked, params = inputs(ok)
+    _tick(result, "stage", t)
+    # _delivery of the staged items is their index in `ok`
+    checked = _validate_isolating(lambda group: run_suites(stacked, params, group), list(range(len(ok))))
+    out: list[dict | None] = [None] * len(items)
+    for n, by_suite in zip(ok, checked):
+        out[n] = by_suite
+    return out
+
+
+def _stage_item(item: Item):
+    return item.delivery.tables, item.centre, item.month, intake.month_end(item.month)
+
+
+def _stageable(item: Item) -> bool:
+    """Whether the item's rows can be staged (its values fit their columns). Tried alone in an
+    in-memory database, so one bad delivery never stops the others being checked."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        from sos_pipeline.validation import frames as F
+
+        F.stage(con, [_stage_item(item)], {})
+        return True
+    except Exception:  # noqa: BLE001 - the delivery is rejected (validation.check_failed)
+        return False
+    finally:
+        con.close()
 
 
 # ------------------------------------------------------------------ one delivery never fails the run
@@ -268,53 +312,6 @@ def _record_isolating(paths: Paths, accepted: list[Item], rejected: list[Item],
             _record(paths, [], [item], result)
             failed.add(item.centre)
     return again
-
-
-# ------------------------------------------------------------------ contexts
-
-def _contexts(con, ref: Reference, items: list[Item]):
-    """Each item's DeliveryContext, as if the items before it (same centre) were loaded."""
-    from sos_pipeline.validation.suites import DeliveryContext
-
-    centres = sorted({i.centre for i in items})
-    ids: dict[str, dict[dt.date, dict[str, set]]] = {c: {} for c in centres}
-    for table, col in contract.CENTRE_UNIQUE_IDS.items():
-        for c, m, v in con.execute(f"SELECT centre, month, {col} FROM core.{table} WHERE centre IN "
-                                   f"(SELECT unnest(?)) AND {col} IS NOT NULL", [centres]).fetchall():
-            ids[c].setdefault(m, {}).setdefault(table, set()).add(v)
-    fams = con.execute("SELECT centre, family_ref, enrolled_on, exited_on, month FROM core.families "
-                       "WHERE centre IN (SELECT unnest(?))", [centres]).df()
-    for c in ("enrolled_on", "exited_on", "month"):
-        fams[c] = pd.to_datetime(fams[c]).astype("datetime64[us]")
-    fam_months: dict[str, dict[dt.date, pd.DataFrame]] = {c: {} for c in centres}
-    for (c, m), g in fams.groupby(["centre", "month"], sort=False):
-        fam_months[c][m.date()] = g[["family_ref", "enrolled_on", "exited_on", "month"]]
-    projects = dict(ref.projects)
-    out = []
-    for item in items:
-        c, m = item.centre, item.month
-        existing = {t: set() for t in contract.CENTRE_UNIQUE_IDS}
-        for month, by_table in ids[c].items():
-            if month != m:
-                for t, vs in by_table.items():
-                    existing[t] |= vs
-        earlier = [f for month, f in sorted(fam_months[c].items()) if month < m]
-        prev = (pd.concat(earlier, ignore_index=True) if earlier else
-                pd.DataFrame({"family_ref": pd.Series(dtype=object),
-                              **{k: pd.Series(dtype="datetime64[us]") for k in
-                                 ("enrolled_on", "exited_on", "month")}}))
-        out.append(DeliveryContext(delivery=item.pending.delivery, centre=c, month=m,
-                                   month_end=intake.month_end(m), projects=projects,
-                                   existing_ids=existing, previous_families=prev))
-        # The deliveries after this one (same centre) are checked as if it were loaded.
-        tables = item.delivery.tables
-        ids[c][m] = {t: {v for v in tables[t][col].dropna()} for t, col in contract.CENTRE_UNIQUE_IDS.items()}
-        f = tables["families"][["family_ref", "enrolled_on", "exited_on"]].copy()
-        f["month"] = pd.Series(pd.Timestamp(m), index=f.index).astype("datetime64[us]")
-        for k in ("enrolled_on", "exited_on"):
-            f[k] = pd.to_datetime(f[k]).astype("datetime64[us]")
-        fam_months[c][m] = f
-    return out
 
 
 # ------------------------------------------------------------------ recording outcomes

@@ -12,4 +12,4 @@ def pseudonym(key: bytes, centre: str, ref: str) -> str:
     gives two different pseudonyms: two families, as indicators.md requires.
     """
     msg = f"{centre}\x1f{ref}".encode("utf-8")
-    return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(key, msg, hashlib.sha256).hex()[:32]

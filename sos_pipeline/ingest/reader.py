@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sos_pipeline import contract
@@ -397,51 +398,54 @@ _KIND_LABEL = {contract.DATE: "a date (YYYY-MM-DD or DD.MM.YYYY)", contract.INT:
                contract.YEAR: "a 4-digit year", contract.NUMBER: "a number"}
 
 
+def _typed_cell(v, col: contract.Column, centre: str, key: bytes) -> tuple[object, str | None]:
+    """(value, what went wrong or was made of it): None, "error", "scientific", "float", "bad"."""
+    text = cell_text(v)
+    if text == "":
+        return None, None
+    if text.upper() in ERROR_VALUES:
+        return None, "error"
+    try:
+        if col.kind == contract.DATE:
+            return to_date(v), None
+        if col.kind in (contract.INT, contract.YEAR):
+            return to_int(v), None
+        if col.kind == contract.NUMBER:
+            return to_number(v), None
+        if col.name in ID_COLUMNS:
+            text, made = id_text(v)
+            if made == "scientific":
+                return None, "scientific"
+            if "\n" in text or "\r" in text:
+                raise ValueError            # an id never spans lines
+            return (pseudonym(key, centre, text) if col.kind == contract.REF else defuse(text)), made
+        return defuse(text), None           # free text and codes: no control characters, never a formula
+    except (ValueError, OverflowError):
+        return None, "bad"
+
+
 def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
                 findings: list[Finding]) -> pd.DataFrame:
     index = {h.lower(): i for i, h in enumerate(raw.headers) if h}
-    data: dict[str, list] = {"_row": [r for r, _ in raw.rows]}
+    data: dict[str, object] = {"_row": np.array([r for r, _ in raw.rows], dtype="int64")}
     for col in table.columns:
         i = index.get(col.name)
         values: list = []
-        bad: list[int] = []
-        errors: list[int] = []
-        scientific: list[int] = []
-        floats: list[int] = []
+        flagged: dict[str, list[int]] = {"bad": [], "error": [], "scientific": [], "float": []}
+        memo: dict = {}         # a value repeats (dates, codes, a family's ref): typed once
         for source_row, cells in raw.rows:
             v = cells[i] if i is not None and i < len(cells) else None
-            text = cell_text(v)
-            if text == "":
-                values.append(None)
-                continue
-            if text.upper() in ERROR_VALUES:
-                values.append(None)
-                errors.append(source_row)
-                continue
             try:
-                if col.kind == contract.DATE:
-                    values.append(to_date(v))
-                elif col.kind in (contract.INT, contract.YEAR):
-                    values.append(to_int(v))
-                elif col.kind == contract.NUMBER:
-                    values.append(to_number(v))
-                elif col.name in ID_COLUMNS:
-                    text, made = id_text(v)
-                    if made == "scientific":
-                        scientific.append(source_row)
-                        values.append(None)
-                        continue
-                    if made == "float":
-                        floats.append(source_row)
-                    if "\n" in text or "\r" in text:
-                        raise ValueError            # an id never spans lines
-                    values.append(pseudonym(key, centre, text) if col.kind == contract.REF
-                                  else defuse(text))
-                else:   # free text and codes: no control characters, never a formula
-                    values.append(defuse(text))
-            except (ValueError, OverflowError):
-                values.append(None)
-                bad.append(source_row)
+                value, what = memo[(type(v), v)]
+            except KeyError:
+                value, what = memo[(type(v), v)] = _typed_cell(v, col, centre, key)
+            except TypeError:       # an unhashable cell value
+                value, what = _typed_cell(v, col, centre, key)
+            values.append(value)
+            if what is not None:
+                flagged[what].append(source_row)
+        errors, scientific, floats, bad = (flagged["error"], flagged["scientific"], flagged["float"],
+                                           flagged["bad"])
         where = f"column '{col.name}' of {raw.source}"
         for rows, rule, severity, what in (
                 (errors, "structure.error_value", ERROR,
@@ -461,18 +465,26 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
                 findings.append(Finding(rule, severity, table.name, col.name, f"{len(rows)} {what}",
                                         tuple(rows), len(rows)))
         if col.kind == contract.DATE:
-            data[col.name] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]")
+            data[col.name] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]").array
         elif col.kind in (contract.INT, contract.YEAR):
             data[col.name] = pd.array(values, dtype="Int64")
         elif col.kind == contract.NUMBER:
-            data[col.name] = pd.array([float("nan") if x is None else x for x in values], dtype="float64")
+            data[col.name] = np.array([float("nan") if x is None else x for x in values], dtype="float64")
         else:
-            data[col.name] = pd.Series(values, dtype="object")
-    return pd.DataFrame(data)
+            column = np.empty(len(values), dtype=object)
+            column[:] = values
+            data[col.name] = column
+    return pd.DataFrame(data, copy=False)
+
+
+_EMPTY: dict[str, pd.DataFrame] = {}
 
 
 def empty_frame(table: contract.Table) -> pd.DataFrame:
-    return _type_table(RawTable(table.name, table.name, list(table.column_names), []), table, "", b"", [])
+    if table.name not in _EMPTY:
+        _EMPTY[table.name] = _type_table(RawTable(table.name, table.name, list(table.column_names), []),
+                                         table, "", b"", [])
+    return _EMPTY[table.name].copy()
 
 
 # ---------------------------------------------------------------- the delivery

@@ -7,8 +7,8 @@ tables of the delivery, the project register, the centre's other months.
 
 The cross-table suite runs on one stacked frame: every row of every table, as
 `_table`, `_row`, and the columns its rules look at, most of them helper columns
-computed with pandas (is this row's family listed in families? the project's start
-and end, the family's enrolled_on in an earlier month, ...). A helper is empty on
+computed by DuckDB (is this row's family listed in families? the project's start
+and end, the family's enrolled_on in an earlier month, ...: validation/frames.py). A helper is empty on
 the rows of tables the rule does not apply to, and empty cells are never checked, so
 one expectation covers a rule for every table it applies to (e.g. `<table>.family_ref.
 listed` for five tables); the failing rows' `_table` tells which table's rule they
@@ -16,9 +16,10 @@ break. No row conditions there: GX 1.24 miscounts column-pair expectations that 
 one, and one expectation per rule family keeps the GX overhead down.
 
 Many deliveries are validated at once: GX's cost is mostly per expectation, not per
-row (about 0.5 s per suite run whatever the size), so a refresh stacks the rows of every
-queued delivery into one frame per suite, with `_delivery` (its index in the batch)
-beside `_table` and `_row`. What differs from delivery to delivery is therefore a helper
+row (about 0.5 s per suite run whatever the size), so a refresh stages the rows of every
+queued delivery in DuckDB and builds one frame per suite with one query, with `_delivery`
+(its index in the batch) beside `_table` and `_row` (building the frames delivery by
+delivery in pandas cost 20 times what GX itself did). What differs from delivery to delivery is therefore a helper
 column, never a suite parameter: the month's bounds (`_month_start`, `_month_end`), the
 birth-year bounds, the table key within its delivery (`_key`), the centre a project row
 comes from (`_centre_project`), the ids already used in the centre's other months
@@ -26,6 +27,8 @@ comes from (`_centre_project`), the ids already used in the centre's other month
 hold what is the same for the whole batch (the project register, the ids already
 used). The context, datasource, assets and suites are built once per process and
 reused. great_expectations is imported lazily: importing this module costs pandas only.
+GX runs on the pandas frames DuckDB hands over (`.df()`), not on a SQL datasource: see the
+README's performance section for the measurement.
 A single delivery is a batch of one.
 
 Findings never carry a cell value: GX results hold the failing values
@@ -124,10 +127,6 @@ _SESSION_LISTED = "_session_listed"
 _EVENT_LISTED = "_event_listed"
 _ACTIVITY = "_activity_date"           # project tables: the activity's date
 _PSTART, _PEND = "_project_start", "_project_end"
-_CROSS_DATES = ("enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT, _ACTIVITY, _PSTART, _PEND)
-_CROSS_COLUMNS = (_DELIVERY, _TABLE, _ROW, _CENTRE_ID, _CENTRE_PROJECT, "enrolled_on", _PREV_ENROLLED, _EARLIER_EXIT,
-                  _FAMILY_LISTED, _CHILD_OF_FAMILY, _SESSION_LISTED, _EVENT_LISTED, "project",
-                  _ACTIVITY, _PSTART, _PEND)
 _PROJECT_TABLES = tuple(t.name for t in C.TABLES.values() if t.has_project)
 
 
@@ -324,171 +323,42 @@ def warm_up() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Input preparation (pandas only).
+# Input: one DuckDB query per suite (validation/frames.py).
 
-def _to_dates(s: pd.Series) -> pd.Series:
-    return pd.to_datetime(s).dt.normalize()
-
-
-def _table_frames(tables: dict[str, pd.DataFrame], ctx: DeliveryContext | None = None,
-                 d: int = 0) -> dict[str, pd.DataFrame]:
-    """Each table as the suites read it: `_delivery`, `_table`, `_row`, the contract columns,
-    typed, and the helper columns of the delivery's month and key."""
-    frames = {}
-    for t in C.TABLES.values():
-        df = tables.get(t.name)
-        cols = [_ROW, *t.column_names]
-        if df is None or df.empty:
-            frames[t.name] = pd.DataFrame({c: pd.Series(dtype=object) for c in [_DELIVERY, _TABLE, *cols]})
-            continue
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise ValueError(f"table {t.name} lacks column(s) {', '.join(missing)}: the parser "
-                             "must pass every contract column and _row")
-        df = df[cols].reset_index(drop=True)       # a copy: the caller's frame is not touched
-        for col in t.columns:
-            if col.kind == C.DATE:
-                df[col.name] = _to_dates(df[col.name]).astype("datetime64[ns]")
-            elif col.kind in (C.INT, C.YEAR):
-                df[col.name] = df[col.name].astype("Int64")
-            elif col.kind == C.NUMBER:
-                df[col.name] = df[col.name].astype("float64")
-        df[_ROW] = df[_ROW].astype("int64")
-        df.insert(0, _TABLE, pd.Series(t.name, index=df.index, dtype=object))
-        df.insert(0, _DELIVERY, pd.Series(d, index=df.index, dtype="int64"))
-        if ctx is not None:
-            df[_MONTH_START] = pd.Series(_ts(ctx.month), index=df.index).astype("datetime64[ns]")
-            df[_MONTH_END] = pd.Series(_ts(ctx.month_end), index=df.index).astype("datetime64[ns]")
-            df[_BY_MIN] = pd.Series(ctx.month.year - 24, index=df.index, dtype="Int64")
-            df[_BY_MAX] = pd.Series(ctx.month.year, index=df.index, dtype="Int64")
-        if t.key:
-            key = df[t.key].astype(object)
-            df[_KEY] = key.map(lambda v: None if pd.isna(v) else f"{d}{_SEP}{v}").astype(object)
-        frames[t.name] = df
-    return frames
-
-
-def _ts(d: dt.date) -> pd.Timestamp:
-    return pd.Timestamp(d)
-
-
-def _history(fam: pd.DataFrame, prev: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]:
-    """For each family row: the enrolled_on it must still have, and an earlier exit date.
-
-    _prev_enrolled_on: enrolled_on at the family's latest earlier listing, unless that
-    listing shows an exit and this row's enrolled_on is on or after that exit (the family
-    re-enrolled). _earlier_exit_on: exit date of an earlier listing with this very
-    family_ref and enrolled_on (the family is listed again after it left).
-    """
-    nat = pd.Series(pd.NaT, index=fam.index, dtype="datetime64[ns]")
-    if prev is None or prev.empty or fam.empty:
-        return nat, nat.copy()
-    prev = prev[["family_ref", "enrolled_on", "exited_on", "month"]].copy()
-    for c in ("enrolled_on", "exited_on", "month"):
-        prev[c] = _to_dates(prev[c]).astype("datetime64[ns]")
-    prev = prev[prev["family_ref"].notna()]
-    enrolled = fam["enrolled_on"].astype("datetime64[ns]")
-    latest = (prev.sort_values("month", kind="stable")
-              .drop_duplicates("family_ref", keep="last").set_index("family_ref"))
-    prev_enrolled = fam["family_ref"].map(latest["enrolled_on"]).astype("datetime64[ns]")
-    prev_exit = fam["family_ref"].map(latest["exited_on"]).astype("datetime64[ns]")
-    reenrolled = prev_exit.notna() & enrolled.notna() & (enrolled >= prev_exit)
-    prev_enrolled = prev_enrolled.where(~reenrolled)
-
-    exits = (prev[prev["exited_on"].notna() & prev["enrolled_on"].notna()]
-             .sort_values("exited_on").drop_duplicates(["family_ref", "enrolled_on"]))
-    key = pd.DataFrame({"family_ref": fam["family_ref"].astype(object), "enrolled_on": enrolled})
-    exits = exits.astype({"family_ref": object})
-    earlier_exit = key.merge(exits[["family_ref", "enrolled_on", "exited_on"]],
-                             on=["family_ref", "enrolled_on"], how="left")["exited_on"]
-    earlier_exit.index = fam.index
-    return prev_enrolled, earlier_exit.astype("datetime64[ns]")
-
-
-def _flag(ok: pd.Series, present: pd.Series) -> pd.Series:
-    """True / False where `present`, else None (nothing to check)."""
-    return ok.astype(object).where(present, None)
-
-
-def _cross_frame(frames: dict[str, pd.DataFrame], ctx: DeliveryContext, d: int = 0) -> pd.DataFrame:
-    """Every row of every table, with the helper columns the cross-table rules check."""
-    starts = {c: _ts(p.start) for c, p in ctx.projects.items()}
-    ends = {c: _ts(p.end) for c, p in ctx.projects.items()}
-    fam_refs = set(frames["families"]["family_ref"].dropna())
-    kids = frames["children"][["family_ref", "child_ref"]].dropna().astype(object)
-    kid_pairs = pd.MultiIndex.from_frame(kids) if len(kids) else None
-    sessions = set(frames["group_sessions"]["session_id"].dropna())
-    events = set(frames["events"]["event_id"].dropna())
-    parts = []
-    for t in C.TABLES.values():
-        df = frames[t.name]
-        if df.empty:
-            continue
-        part = {_DELIVERY: df[_DELIVERY], _TABLE: df[_TABLE], _ROW: df[_ROW]}
-        if t.name in C.CENTRE_UNIQUE_IDS:
-            part[_CENTRE_ID] = df[C.CENTRE_UNIQUE_IDS[t.name]].astype(object).map(
-                lambda v, t=t.name: None if pd.isna(v) else f"{d}{_SEP}{t}:{v}")
-        if t.name == "families":
-            part["enrolled_on"] = df["enrolled_on"]
-            part[_PREV_ENROLLED], part[_EARLIER_EXIT] = _history(df, ctx.previous_families)
-        if t.name in R.FAMILY_LISTED:
-            part[_FAMILY_LISTED] = _flag(df["family_ref"].isin(fam_refs), df["family_ref"].notna())
-        if t.name in R.CHILD_OF_FAMILY:
-            pairs = df[["family_ref", "child_ref"]].astype(object)
-            present = pairs.notna().all(axis=1)
-            if kid_pairs is None:
-                ok = pd.Series(False, index=df.index)
-            else:
-                ok = pd.Series(pd.MultiIndex.from_frame(pairs).isin(kid_pairs), index=df.index)
-            part[_CHILD_OF_FAMILY] = _flag(ok, present)
-        if t.name == "group_attendance":
-            part[_SESSION_LISTED] = _flag(df["session_id"].isin(sessions), df["session_id"].notna())
-        if t.name == "event_participants":
-            part[_EVENT_LISTED] = _flag(df["event_id"].isin(events), df["event_id"].notna())
-        if t.has_project:
-            part["project"] = df["project"]
-            part[_CENTRE_PROJECT] = df["project"].astype(object).map(
-                lambda v: None if pd.isna(v) else f"{ctx.centre}{_SEP}{v}")
-            part[_ACTIVITY] = df[t.activity_date]
-            part[_PSTART] = df["project"].map(starts)
-            part[_PEND] = df["project"].map(ends)
-        parts.append(pd.DataFrame(part))
-    if not parts:
-        return pd.DataFrame(columns=list(_CROSS_COLUMNS))
-    out = pd.concat(parts, ignore_index=True).reindex(columns=list(_CROSS_COLUMNS))
-    for c in _CROSS_COLUMNS:
-        if c in _CROSS_DATES:
-            out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
-        elif c not in (_ROW, _DELIVERY):
-            out[c] = out[c].astype(object).where(out[c].notna(), None)
-    out[_ROW] = out[_ROW].astype("int64")
-    out[_DELIVERY] = out[_DELIVERY].astype("int64")
-    return out
-
-
-def _used_ids(frames: dict[str, pd.DataFrame], ctx: DeliveryContext, d: int) -> list[str]:
-    """This delivery's centre-unique ids already used in the centre's other months."""
-    used = []
-    for table, idc in C.CENTRE_UNIQUE_IDS.items():
-        ids = {str(v) for v in frames[table][idc].dropna()}
-        used += [f"{d}{_SEP}{table}:{i}" for i in ids & {str(v) for v in ctx.existing_ids.get(table, ())}]
-    return used
-
-
-def _parameters(ctxs: list[DeliveryContext], used: list[str]) -> dict:
+def _parameters(projects: dict[str, Project], centres: list[str], used: list[str]) -> dict:
     """What is the same for the whole batch: the project register, the ids already used."""
-    projects: dict[str, Project] = {}
-    for ctx in ctxs:
-        for code, p in ctx.projects.items():
-            if projects.setdefault(code, p) != p:
-                raise ValueError(f"project {code}: the deliveries of one batch must share one register")
-    centres = sorted({ctx.centre for ctx in ctxs})
     return {
         "known_projects": sorted(projects),
         "other_centres_projects": sorted(f"{c}{_SEP}{code}" for c in centres
                                          for code, p in projects.items() if c not in p.centres),
         "used_ids": sorted(used),
     }
+
+
+def suite_inputs(con, projects: dict[str, Project], suites: Iterable[str] | None = None
+                 ) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The frame of every suite and the suite parameters, from a batch staged on `con`
+    (frames.stage, then frames.stage_history or frames.stage_context)."""
+    from sos_pipeline.validation import frames as F
+
+    names = _names(suites)
+    centres = [r[0] for r in con.execute("SELECT DISTINCT centre FROM v_deliveries ORDER BY 1").fetchall()]
+    params = _parameters(projects, centres, F.used_ids(con))
+    stacked = {n: F.table_frame(con, n) for n in names if n in C.TABLES}
+    if CROSS_TABLE in names:
+        stacked[CROSS_TABLE] = F.cross_frame(con)
+    return stacked, params
+
+
+def _names(suites: Iterable[str] | None) -> list[str]:
+    names = suite_names()
+    if suites is not None:
+        wanted = set(suites)
+        unknown = wanted - set(names)
+        if unknown:
+            raise ValueError(f"unknown suite(s): {', '.join(sorted(unknown))}")
+        names = [n for n in names if n in wanted]
+    return names
 
 
 # ---------------------------------------------------------------------------------------
@@ -564,48 +434,53 @@ def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> dict[in
 # ---------------------------------------------------------------------------------------
 # Public entry points.
 
+def run_suites(stacked: dict[str, pd.DataFrame], params: dict, deliveries: list[int]
+               ) -> list[dict[str, list[Finding]]]:
+    """Run every suite of `stacked` (suite_inputs) on the rows of these deliveries (their
+    `_delivery`), each suite once for all of them: for each delivery, suite -> its findings."""
+    state = _gx()
+    out: dict[int, dict[str, list[Finding]]] = {d: {name: [] for name in stacked} for d in deliveries}
+    wanted = set(deliveries)
+    with _LOCK:
+        for name, df in stacked.items():
+            if len(wanted) < df[_DELIVERY].nunique():
+                df = df[df[_DELIVERY].isin(wanted)]
+            if not df.empty:
+                for d, findings in _run_suite(state, name, df.reset_index(drop=True), params).items():
+                    out[d][name] = findings
+    return [out[d] for d in deliveries]
+
+
 def validate_batch(items: list[tuple[dict[str, pd.DataFrame], DeliveryContext]],
                    suites: Iterable[str] | None = None) -> list[dict[str, list[Finding]]]:
     """Run the suites on many parsed deliveries at once: for each, suite name -> its findings.
 
     Each item is one delivery's tables (as for validate_delivery_by_suite) and its context.
-    The rows of all deliveries are stacked into one frame per suite, so GX runs each suite
-    once for the whole batch; every finding is traced back to its delivery by `_delivery`.
-    The deliveries must be independent of each other: each one's context (ids already
-    used, earlier months) is given, not derived from the other items.
+    The rows of all deliveries are staged in an in-memory DuckDB and each suite's frame is one
+    query over all of them (validation/frames.py), so GX runs each suite once for the whole
+    batch; every finding is traced back to its delivery by `_delivery`. The deliveries must be
+    independent of each other: each one's context (ids already used, earlier months) is given,
+    not derived from the other items. (The loader stages its batches on the working warehouse
+    instead, where each delivery's context comes from core: ingest/batch.py.)
     """
-    names = suite_names()
-    if suites is not None:
-        wanted = set(suites)
-        unknown = wanted - set(names)
-        if unknown:
-            raise ValueError(f"unknown suite(s): {', '.join(sorted(unknown))}")
-        names = [n for n in names if n in wanted]
-    per_table: dict[str, list[pd.DataFrame]] = {n: [] for n in C.TABLES}
-    cross_parts, used = [], []
-    for d, (tables, ctx) in enumerate(items):
-        frames = _table_frames(tables, ctx, d)
-        for n, df in frames.items():
-            if not df.empty:
-                per_table[n].append(df)
-        used += _used_ids(frames, ctx, d)
-        if CROSS_TABLE in names:
-            cross = _cross_frame(frames, ctx, d)
-            if not cross.empty:
-                cross_parts.append(cross)
-    params = _parameters([ctx for _, ctx in items], used)
-    stacked = {n: pd.concat(parts, ignore_index=True) for n, parts in per_table.items() if parts}
-    if cross_parts:
-        stacked[CROSS_TABLE] = pd.concat(cross_parts, ignore_index=True)
-    state = _gx()
-    out: list[dict[str, list[Finding]]] = [{name: [] for name in names} for _ in items]
-    with _LOCK:
-        for name in names:
-            df = stacked.get(name)
-            if df is not None and not df.empty:
-                for d, findings in _run_suite(state, name, df, params).items():
-                    out[d][name] = findings
-    return out
+    import duckdb
+
+    from sos_pipeline.validation import frames as F
+
+    names = _names(suites)
+    projects: dict[str, Project] = {}
+    for _, ctx in items:
+        for code, p in ctx.projects.items():
+            if projects.setdefault(code, p) != p:
+                raise ValueError(f"project {code}: the deliveries of one batch must share one register")
+    con = duckdb.connect()
+    try:
+        F.stage(con, [(tables, ctx.centre, ctx.month, ctx.month_end) for tables, ctx in items], projects)
+        F.stage_context(con, [ctx for _, ctx in items])
+        stacked, params = suite_inputs(con, projects, names)
+    finally:
+        con.close()
+    return run_suites(stacked, params, list(range(len(items))))
 
 
 def validate_delivery_by_suite(tables: dict[str, pd.DataFrame], ctx: DeliveryContext,
