@@ -26,16 +26,16 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     archived, loading = ingest.build(partitions)
     core, loaded = ingest.CORE, ingest.LOADED
     reporting = indicators.build([core, loaded])
-    warehouse = publish.build([core, loaded], reporting[-1])
+    warehouse = publish.build([core, loaded], indicators.VALUES)
     due_check = publish.deliveries_due_check(warehouse)   # runs with `warehouse` in refresh and publish
     extract_parts = extracts.extract_partitions(ref)
     funder_extract = extracts.build(extract_parts, warehouse)
-    assets = [archived, loading, *reporting, warehouse, funder_extract]
+    assets = [archived, loading, reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
         "intake", tags=WRITES, selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", tags=WRITES, selection=dg.AssetSelection.assets(archived, loaded, *reporting, warehouse),
+        "refresh", tags=WRITES, selection=dg.AssetSelection.assets(archived, loaded, reporting, warehouse),
         description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
                     "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
                     "rebuild the indicators, publish, check that every centre has delivered its months past "
@@ -48,7 +48,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
                     "centre-month's `validation` check passed or failed. Run `intake` first if the "
                     "export is still in the inbox, and `publish` after.")
     publish_job = dg.define_asset_job(
-        "publish", tags=WRITES, selection=[*reporting, warehouse],
+        "publish", tags=WRITES, selection=[reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
                     "warehouse as warehouse.duckdb.")
     extracts_job = dg.define_asset_job(

@@ -16,16 +16,14 @@ import re
 
 # The step that replaces warehouse.duckdb (the `warehouse` asset, sos_pipeline/defs/publish.py).
 PUBLISH_STEP = "warehouse"
-# What the steps do, in the coordinator's words (the step keys are the asset names).
+# What the steps do, in the coordinator's words (the step keys are the ops' names).
 _DOING = {"archived_deliveries": "Taking the inbox", "load_deliveries": "Loading the deliveries",
-          "reporting_base": "Computing the indicators", "indicator_values": "Computing the indicators",
+          "build_indicators": "Computing the indicators",
           PUBLISH_STEP: "Publishing", "funder_extract": "Building the funder extracts"}
 
 
 def _doing(step_key: str) -> str:
-    if step_key in _DOING:
-        return _DOING[step_key]
-    return "Computing the indicators" if step_key.startswith("indicators_") else "A step"
+    return _DOING.get(step_key, "A step")
 
 # (what the error text says, what it means). The wordings are the ones the pieces of the
 # pipeline really use, found by filling a small file system and by a file size limit:

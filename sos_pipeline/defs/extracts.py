@@ -44,9 +44,11 @@ def _build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
         rows = []
 
         def log(o):
+            rows.append(o)
+            if o.status in ("unchanged", "final-unchanged", "no-data"):
+                return      # in the metadata table; a log line each would cost an event each
             context.log.info(f"{o.key}: {o.status}" + (f" v{o.version}" if o.version else "")
                              + (" (final)" if o.final else "") + (f": {o.message}" if o.message else ""))
-            rows.append(o)
 
         list(build_extracts(warehouse.paths(), warehouse.reference(), keys, final=config.final, log=log))
         table = ["| extract | outcome | version | final | changed numbers | seconds |", "|---|---|---|---|---|---|"]

@@ -100,33 +100,39 @@ def build(partitions: dg.PartitionsDefinition):
         can_subset=True, backfill_policy=dg.BackfillPolicy.single_run(),
         description="The one loading path (sos_pipeline/ingest/batch.py).")
     def load_deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse):
-        from sos_pipeline.ingest.batch import load_queue
+        from sos_pipeline.ingest.intake import pending_list
 
-        _warn_demo_key(context)
         whole_queue = LOADED in context.selected_asset_keys
         chosen = None if whole_queue else list(context.partition_keys)
         paths = warehouse.paths()
-        result = load_queue(paths, warehouse.reference(), log=context.log.info, partitions=chosen)
-        for o in result.outcomes:
+        queued = [p for p in pending_list(paths) if chosen is None or p.partition in chosen]
+        outcomes, extra = [], {}
+        if queued:      # (nothing queued: not even the reader and pandas are imported)
+            from sos_pipeline.ingest.batch import load_queue
+
+            _warn_demo_key(context)
+            result = load_queue(paths, warehouse.reference(), log=context.log.info, partitions=chosen)
+            outcomes = result.outcomes
+            extra = {"chunks": result.chunks, "validation_rounds": result.rounds,
+                     "seconds": dg.MetadataValue.json(result.seconds),
+                     "findings_by_suite": dg.MetadataValue.json(result.suite_findings)}
+        for o in outcomes:
             if o.status == "rejected":
                 context.log.warning(f"{o.delivery} rejected: {o.reason}")
-        records.record_outcomes(context, paths, result.outcomes)
+        records.record_outcomes(context, paths, outcomes)
         counts = records.tag_run(context, paths)
-        if chosen is not None and not result.outcomes:
+        if chosen is not None and not outcomes:
             raise dg.Failure(
                 f"Nothing is queued for {', '.join(chosen[:5])}{' ...' if len(chosen) > 5 else ''}: core "
                 "keeps what it had. Drop the centre's export into the inbox and run `intake` (or "
                 "`refresh`, which takes the inbox and loads everything queued).")
         if whole_queue:
             rows = [{"delivery": o.delivery, "partition": o.partition, "status": o.status, "reason": o.reason}
-                    for o in result.outcomes]
+                    for o in outcomes]
             yield dg.MaterializeResult(asset_key=LOADED, metadata={
                 **{status: n for status, n in counts.items()},
-                "rows_loaded": sum(o.rows for o in result.outcomes if o.status == "accepted"),
-                "chunks": result.chunks, "validation_rounds": result.rounds,
-                "seconds": dg.MetadataValue.json(result.seconds),
-                "findings_by_suite": dg.MetadataValue.json(result.suite_findings),
-                "deliveries": _outcome_table(rows[:500]),
+                "rows_loaded": sum(o.rows for o in outcomes if o.status == "accepted"),
+                **extra, "deliveries": _outcome_table(rows[:500]),
             })
 
     return archived_deliveries, load_deliveries

@@ -20,6 +20,11 @@ def build(core_assets, indicator_values):
 
         paths = warehouse.paths()
         out = publish(paths)
+        if out.get("unchanged"):
+            return dg.MaterializeResult(metadata={
+                "path": dg.MetadataValue.path(out["path"]), "unchanged": True,
+                "why": "The published warehouse already holds exactly this state (same deliveries, audit, "
+                       "reference data, code and day): not copied again."})
         con = duckdb.connect(str(paths.published), read_only=True)
         try:
             status = dict(con.execute("SELECT status, count(*) FROM audit.deliveries GROUP BY 1").fetchall())

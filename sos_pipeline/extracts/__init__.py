@@ -50,12 +50,25 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
         raise NoWarehouse(f"No published warehouse at {paths.published}: run `sos-pipeline refresh` first.")
     periods = all_periods(ref)
     cells: dict[str, content.ProjectCells] = {}   # one suppression per project, shared by its extracts
+    digests: dict[str, str] = {}                  # what each project's extracts are made of
+    seen_file = paths.work / "extract_inputs.json"
     with reports_lock(paths):
+        seen = store.load_seen(seen_file)
         con = duckdb.connect(str(paths.published), read_only=True)
         try:
             for key in keys:
                 ep = periods[key]
                 t0 = time.perf_counter()
+                if ep.project not in digests:
+                    digests[ep.project] = store.inputs_digest(con, ref, ref.projects[ep.project])
+                inputs = f"{digests[ep.project]}:{key}"
+                kept = None if final else store.unchanged_since(paths.reports, ep, inputs, seen)
+                if kept is not None:
+                    kept.seconds = round(time.perf_counter() - t0, 3)
+                    if log:
+                        log(kept)
+                    yield kept
+                    continue
                 if ep.project not in cells:
                     project = ref.projects[ep.project]
                     cells[ep.project] = content.project_cells(
@@ -66,12 +79,14 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
                                         message=f"{ep.label} ({ep.start} – {ep.end}) has no delivered month yet")
                 else:
                     out = store.save(ex, paths.reports, ref, final=final)
+                seen[key] = {"version": out.version, "inputs": inputs}
                 out.seconds = round(time.perf_counter() - t0, 3)
                 if log:
                     log(out)
                 yield out
         finally:
             con.close()
+            store.save_seen(seen_file, seen)
         # Every folder and file under reports/, new or left unchanged: the share group's modes
         # when SOS_SHARE_GROUP is set, the owner's only when not (sos_pipeline/permissions.py).
         from sos_pipeline import permissions

@@ -282,6 +282,49 @@ def _user() -> str:
         return "unknown"
 
 
+def inputs_digest(con, ref, project) -> str:
+    """sha256 of what a project's extracts are made of: the code, the reference data and the
+    rows they read from the published warehouse (sql/extracts/inputs.sql)."""
+    from sos_pipeline.warehouse.db import sql
+
+    rows = con.execute(sql("extracts/inputs"), {"project": project.code,
+                                                 "centres": list(project.centres)}).fetchall()
+    return sha256(json.dumps([code_version(), reference_digest(ref), rows], default=str).encode())
+
+
+def unchanged_since(reports: Path, ep, inputs: str, seen: dict) -> Outcome | None:
+    """The latest version, when it was built (or last found unchanged) from these very inputs and
+    is intact: nothing to do. `seen`: key -> {"version", "inputs"} (note_inputs)."""
+    base = folder(reports, ep.project, ep.label)
+    vs = versions(base)
+    mark = seen.get(ep.key) or {}
+    if mark.get("inputs") != inputs or mark.get("version") != (vs[-1] if vs else None):
+        return None
+    if not vs:
+        return Outcome(ep.key, "no-data", None, None, message=f"{ep.label} has no delivered month yet")
+    d = version_dir(base, vs[-1])
+    if not intact(d):
+        return None
+    if is_final(d):
+        return Outcome(ep.key, "final-unchanged", vs[-1], d, final=True,
+                       message=f"v{vs[-1]} is final and nothing it rests on changed")
+    return Outcome(ep.key, "unchanged", vs[-1], d, message="nothing it rests on changed since the last build")
+
+
+def load_seen(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def save_seen(path: Path, seen: dict) -> None:
+    """The inputs each extract's latest version was made from (.work/extract_inputs.json)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(seen, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
 def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
     """Write the extract where it belongs (see the module's docstring). Returns what happened."""
     ep = ex.period

@@ -165,9 +165,9 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create schemas and tables (idempotent) and (re)write every comment."""
     state = {r[0] for r in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE (schema_name, table_name) "
-        "IN (('core', 'trainings'), ('reporting', 'periods')) UNION ALL "
+        "IN (('core', 'trainings'), ('reporting', 'periods'), ('derived', 'build_state')) UNION ALL "
         "SELECT schema_name FROM duckdb_schemas() WHERE schema_name = 'staging'").fetchall()}
-    if state == {"core.trainings", "reporting.periods"}:
+    if state == {"core.trainings", "reporting.periods", "derived.build_state"}:
         return
     with transaction(con):
         # A working file of an earlier release: its staging tables are gone (one loading path

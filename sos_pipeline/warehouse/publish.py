@@ -182,7 +182,40 @@ def _swap_folder(new: Path, dest: Path) -> None:
     os.rename(aside, new)
 
 
+def published_fingerprint(paths: Paths) -> str | None:
+    """The publish fingerprint the published file carries (warehouse/state.py), if any."""
+    from sos_pipeline.warehouse import state
+
+    if not (paths.published.exists() and (paths.parquet / SCHEMA_FILE).exists()):
+        return None
+    try:
+        con = duckdb.connect(str(paths.published), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return state.stored(con, state.PUBLISH)
+    finally:
+        con.close()
+
+
 def publish(paths: Paths) -> dict:
+    """Copy the working file over warehouse.duckdb (and parquet/), unless the published file
+    already holds exactly its state: then {"unchanged": True}."""
+    from sos_pipeline.warehouse import state
+
+    with writer_lock(paths):
+        con = duckdb.connect(str(paths.working_db))
+        try:
+            fingerprint = state.publish_fingerprint(con, paths.data)
+            if published_fingerprint(paths) == fingerprint:
+                return {"path": str(paths.published), "unchanged": True}
+            state.store(con, state.PUBLISH, fingerprint)
+        finally:
+            con.close()
+        return _publish(paths)
+
+
+def _publish(paths: Paths) -> dict:
     with writer_lock(paths):
         # What a publish that was killed left (we hold the lock: nobody else is writing them).
         for stale in paths.published.parent.glob(f".{paths.published.name}.*.tmp*"):
