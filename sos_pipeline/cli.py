@@ -21,8 +21,8 @@ def _dagster_home() -> None:
         os.environ["DAGSTER_HOME"] = home
     Path(home).mkdir(parents=True, exist_ok=True)
     settings = Path(home) / "dagster.yaml"
-    if not settings.exists():  # one writing run at a time, no telemetry
-        settings.write_text((config.REPO_ROOT / ".dagster_home" / "dagster.yaml").read_text())
+    if not settings.exists():  # one writing run at a time, no telemetry (also when installed)
+        settings.write_text((Path(__file__).parent / "dagster.yaml").read_text())
 
 
 def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:

@@ -72,4 +72,8 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         resources={"warehouse": Warehouse(data_dir=data_dir)})
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """What `dagster dev -w workspace.yaml` loads: built when the code location loads (lazily: importing
+    this module reads no reference data and builds nothing)."""
+    return build_definitions()

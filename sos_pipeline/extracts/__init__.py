@@ -7,8 +7,6 @@ reports/<PROJECT>/<PERIOD>/ (store.py: versions and final extracts).
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import time
 from collections.abc import Iterable
 
@@ -22,21 +20,18 @@ class NoWarehouse(RuntimeError):
 @contextlib.contextmanager
 def reports_lock(paths: Paths, wait_seconds: float = 600):
     """One process writes reports/ at a time (a refresh and `sos-pipeline report` may overlap)."""
+    import filelock
+
     paths.work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.work / "reports.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + wait_seconds
+    lock = filelock.FileLock(str(paths.work / "reports.lock"), mode=0o600, is_singleton=True)
     try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"Another process is writing {paths.reports} (lock {paths.work}/reports.lock)")
-                time.sleep(0.2)
+        lock.acquire(timeout=wait_seconds, poll_interval=0.2)
+    except filelock.Timeout:
+        raise TimeoutError(f"Another process is writing {paths.reports} (lock {paths.work}/reports.lock)") from None
+    try:
         yield
     finally:
-        os.close(fd)
+        lock.release()
 
 
 def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None):

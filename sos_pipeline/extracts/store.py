@@ -56,14 +56,10 @@ class Outcome:
 def code_version() -> dict:
     """The package version, the git commit when run from a checkout, and a digest of the code and
     SQL that make extracts (what decides whether an unchanged extract must be rewritten)."""
+    from sos_pipeline.warehouse.state import code_digest
+
     root = config.REPO_ROOT
-    h = hashlib.sha256()
-    for f in sorted([*(root / "sos_pipeline").rglob("*.py"), *(root / "sos_pipeline").rglob("*.yaml"),
-                     *(root / "sql").rglob("*.sql")]):
-        if "reference" in f.parts:   # reference data is recorded on its own
-            continue
-        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
-    out = {"package": _package_version(), "source_sha256": h.hexdigest()}
+    out = {"package": _package_version(), "source_sha256": code_digest()}
     try:
         out["git"] = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], check=True,
                                     capture_output=True, text=True, timeout=5).stdout.strip()

@@ -9,18 +9,24 @@ steps it runs take it again.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
+from pathlib import Path
 import sys
-import threading
-import time
 
 import duckdb
+import filelock
 
 from sos_pipeline import contract
 from sos_pipeline.config import REPO_ROOT, Paths
 
-SQL_DIR = REPO_ROOT / "sql"
+def _sql_dir() -> Path:
+    """The SQL files: sos_pipeline/sql/ when installed from a wheel (pyproject.toml maps the
+    repository's sql/ there), the repository's sql/ in a checkout."""
+    installed = Path(__file__).resolve().parents[1] / "sql"
+    return installed if installed.is_dir() else REPO_ROOT / "sql"
+
+
+SQL_DIR = _sql_dir()
 
 
 class WriterBusy(RuntimeError):
@@ -50,59 +56,37 @@ def transaction(con):
     con.execute("COMMIT")
 
 
-_lock_guard = threading.Lock()
-_held = {"fd": None, "depth": 0, "owner": None}
+def _lock(path) -> filelock.FileLock:
+    """The process's one lock object for `path` (filelock's singletons): re-entrant within a
+    thread, exclusive between processes (flock) and between threads."""
+    return filelock.FileLock(str(path), mode=0o600, is_singleton=True)
 
 
 @contextlib.contextmanager
 def writer_lock(paths: Paths, wait_seconds: float | None = None):
-    """Exclusive, re-entrant (per process) lock for writing the working warehouse."""
+    """Exclusive lock for writing the working warehouse; re-entrant within a thread, so the
+    CLI holds it for a whole refresh while the Dagster steps it runs take it again. A writer
+    that has to wait says so once, and gives up after `wait_seconds` (SOS_LOCK_WAIT_SECONDS,
+    default an hour) with WriterBusy."""
     if wait_seconds is None:
         wait_seconds = float(os.environ.get("SOS_LOCK_WAIT_SECONDS", "3600"))
-    me = (os.getpid(), threading.get_ident())
-    with _lock_guard:
-        if _held["fd"] is not None and _held["owner"] == me:
-            _held["depth"] += 1
-            reentered = True
-        else:
-            reentered = False
-    if reentered:
-        try:
-            yield
-        finally:
-            with _lock_guard:
-                _held["depth"] -= 1
-        return
     paths.work.mkdir(parents=True, exist_ok=True)
-    fd = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    deadline = time.monotonic() + wait_seconds
-    told = False
-    while True:
+    lock = _lock(paths.lock)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        print(f"Another refresh is writing the warehouse in {paths.data}; waiting for it to finish...",
+              file=sys.stderr)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            break
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                os.close(fd)
-                raise WriterBusy(
-                    f"Another refresh is writing the warehouse in {paths.data} (lock {paths.lock}); "
-                    f"gave up after waiting {wait_seconds:.0f} s. Try again when it has finished.")
-            if not told:
-                print(f"Another refresh is writing the warehouse in {paths.data}; waiting for it "
-                      "to finish...", file=sys.stderr)
-                told = True
-            time.sleep(0.2)
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    with _lock_guard:
-        _held.update(fd=fd, depth=1, owner=me)
+            lock.acquire(timeout=wait_seconds, poll_interval=0.2)
+        except filelock.Timeout:
+            raise WriterBusy(
+                f"Another refresh is writing the warehouse in {paths.data} (lock {paths.lock}); "
+                f"gave up after waiting {wait_seconds:.0f} s. Try again when it has finished.") from None
     try:
         yield
     finally:
-        with _lock_guard:
-            _held.update(fd=None, depth=0, owner=None)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        lock.release()
 
 
 @contextlib.contextmanager

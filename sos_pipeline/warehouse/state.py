@@ -20,20 +20,21 @@ import functools
 import hashlib
 from pathlib import Path
 
-from sos_pipeline import config
-
 INDICATORS, PUBLISH = "indicators", "publish"
 
 
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
-    """sha256 of the package's code, SQL, catalogue and labels (fixed for a process)."""
+    """sha256 of the package's code, SQL, catalogue and labels (fixed for a process); the shipped
+    reference data is left out (it is hashed as reference data, whichever copy is used)."""
+    from sos_pipeline.warehouse.db import SQL_DIR
+
     h = hashlib.sha256()
     pkg = Path(__file__).resolve().parents[1]
-    files = sorted([*pkg.rglob("*.py"), *pkg.rglob("*.yaml"), *(config.REPO_ROOT / "sql").rglob("*.sql")])
-    for f in files:
-        h.update(str(f.relative_to(f.anchor)).encode())
-        h.update(f.read_bytes())
+    for root, pattern in ((pkg, "*.py"), (pkg, "*.yaml"), (SQL_DIR, "*.sql")):
+        for f in sorted(root.rglob(pattern)):
+            if "reference" not in f.relative_to(root).parts:
+                h.update(f"{root.name}/{f.relative_to(root).as_posix()}".encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
