@@ -64,6 +64,18 @@ def paths() -> Paths:
     return Paths(data_dir())
 
 
+def chunk_rows() -> int:
+    """SOS_CHUNK_ROWS: how many rows loading reads and validates at once (memory against speed)."""
+    raw = os.environ.get("SOS_CHUNK_ROWS", "").strip()
+    try:
+        n = int(raw) if raw else 250_000
+    except ValueError:
+        raise ConfigError(f"SOS_CHUNK_ROWS={raw!r} is not a whole number of rows.") from None
+    if n < 1:
+        raise ConfigError(f"SOS_CHUNK_ROWS={raw!r}: give a number of rows above 0.")
+    return n
+
+
 _warned = False
 
 

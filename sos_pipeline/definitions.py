@@ -69,7 +69,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         executor=dg.in_process_executor,
         assets=assets, asset_checks=[due_check], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor], schedules=[schedule],
-        resources={"warehouse": Warehouse(data_dir=data_dir)})
+        resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows())})
 
 
 @dg.definitions

@@ -111,7 +111,8 @@ def build(partitions: dg.PartitionsDefinition):
             from sos_pipeline.ingest.batch import load_queue
 
             _warn_demo_key(context)
-            result = load_queue(paths, warehouse.reference(), log=context.log.info, partitions=chosen)
+            result = load_queue(paths, warehouse.reference(), log=context.log.info, partitions=chosen,
+                                chunk_rows=warehouse.chunk_rows)
             outcomes = result.outcomes
             extra = {"chunks": result.chunks, "validation_rounds": result.rounds,
                      "seconds": dg.MetadataValue.json(result.seconds),

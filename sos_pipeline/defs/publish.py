@@ -16,10 +16,10 @@ def build(core_assets, indicator_values):
     def warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse):
         import duckdb
 
-        from sos_pipeline.warehouse.publish import publish
+        from sos_pipeline.warehouse.publish import publish_if_changed
 
         paths = warehouse.paths()
-        out = publish(paths)
+        out = publish_if_changed(paths)
         if out.get("unchanged"):
             return dg.MaterializeResult(metadata={
                 "path": dg.MetadataValue.path(out["path"]), "unchanged": True,

@@ -27,7 +27,6 @@ queue) is recognised by its sha256 and not recorded twice.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from dataclasses import dataclass, field
 
@@ -46,9 +45,6 @@ from sos_pipeline.warehouse.db import connect, sql, statements, transaction, wri
 
 STRUCTURE = "structure_and_privacy"     # the reader's findings: files, columns, personal data
 
-# A chunk holds deliveries until this many rows are read (memory stays bounded; GX's fixed
-# cost is shared by the whole chunk).
-DEFAULT_CHUNK_ROWS = 250_000
 
 
 @dataclass
@@ -112,7 +108,7 @@ def load_queue(paths: Paths, ref: Reference, key: bytes | None = None, log=None,
     """Load everything queued (intake.pending_list), chunk by chunk; with `partitions`
     ("BAU|2026-09", ...), only what is queued for those centre-months. See the module docstring."""
     key = key or config.pseudonym_key()
-    chunk_rows = chunk_rows or int(os.environ.get("SOS_CHUNK_ROWS", DEFAULT_CHUNK_ROWS))
+    chunk_rows = chunk_rows or config.chunk_rows()
     result = QueueResult()
     with writer_lock(paths):        # the queue is this run's alone until it is settled
         queue = intake.pending_list(paths)

@@ -198,18 +198,43 @@ def published_fingerprint(paths: Paths) -> str | None:
         con.close()
 
 
+def _fingerprint(con, paths: Paths) -> str | None:
+    from sos_pipeline.warehouse import state
+
+    try:
+        return state.publish_fingerprint(con, paths.data)
+    except duckdb.CatalogException:     # a working file without the audit (tests of the mechanism)
+        return None
+
+
+def publish_if_changed(paths: Paths) -> dict:
+    """publish(), unless the published file already holds exactly the working file's state
+    (warehouse/state.py): then only the readers' permissions are set again (SOS_SHARE_GROUP may
+    have changed) and {"unchanged": True} is returned."""
+    with writer_lock(paths):
+        con = duckdb.connect(str(paths.working_db))
+        try:
+            fingerprint = _fingerprint(con, paths)
+        finally:
+            con.close()
+        if fingerprint is None or published_fingerprint(paths) != fingerprint:
+            return publish(paths)
+        permissions.for_readers(paths.published)
+        permissions.for_readers_tree(paths.parquet)
+        return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True}
+
+
 def publish(paths: Paths) -> dict:
-    """Copy the working file over warehouse.duckdb (and parquet/), unless the published file
-    already holds exactly its state: then {"unchanged": True}."""
+    """Copy the working file over warehouse.duckdb (and parquet/), carrying the fingerprint of
+    what it holds (derived.build_state) so that the next refresh knows whether to publish."""
     from sos_pipeline.warehouse import state
 
     with writer_lock(paths):
         con = duckdb.connect(str(paths.working_db))
         try:
-            fingerprint = state.publish_fingerprint(con, paths.data)
-            if published_fingerprint(paths) == fingerprint:
-                return {"path": str(paths.published), "unchanged": True}
-            state.store(con, state.PUBLISH, fingerprint)
+            fingerprint = _fingerprint(con, paths)
+            if fingerprint is not None:
+                state.store(con, state.PUBLISH, fingerprint)
         finally:
             con.close()
         return _publish(paths)
