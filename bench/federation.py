@@ -123,7 +123,8 @@ def compare(floor_db: Path, pipeline_db: Path) -> list[str]:
                              f"SELECT {sel} FROM p.reporting.{table})").fetchone()[0]
         only_p = con.execute(f"SELECT count(*) FROM (SELECT {sel} FROM p.reporting.{table} EXCEPT ALL "
                              f"SELECT {sel} FROM f.reporting.{table})").fetchone()[0]
-        line = f"reporting.{table}: floor {nf:,} rows, pipeline {np_:,} rows, {only_f} only in the floor, {only_p} only in the pipeline"
+        line = (f"reporting.{table}: floor {nf:,} rows, pipeline {np_:,} rows, {only_f} only in the floor, "
+                f"{only_p} only in the pipeline")
         if nf != np_ or only_f or only_p:
             problems.append(line)
         else:

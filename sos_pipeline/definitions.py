@@ -67,7 +67,8 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
-        assets=assets, asset_checks=[due_check], jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
+        assets=assets, asset_checks=[due_check],
+        jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows())})
 

@@ -20,8 +20,9 @@ hidden too (*secondary* suppression, shown as `x`), in two steps repeated until 
 
 The attacker in the audit is deliberately stronger than a real reader: it knows every sum,
 combines them in every possible way (linear programs, solved by HiGHS through
-scipy.optimize.linprog, find each cell's lowest and highest possible value), rounds those to whole numbers for whole-number cells, and knows which side of
-"0 or >= threshold" each `x` count is on (the side the truth is on). What keeps this attacker
+scipy.optimize.linprog, find each cell's lowest and highest possible value), rounds those to
+whole numbers for whole-number cells, and knows which side of "0 or >= threshold" each `x`
+count is on (the side the truth is on). What keeps this attacker
 guessing keeps a real reader guessing; the price is an occasional extra `x`.
 
 Limits. Whole-number reasoning beyond rounding each cell's range (parity and the like) is not
