@@ -7,6 +7,22 @@ import pytest
 
 TEST_KEY = "test-pseudonym-key"
 
+
+def _in_memory_temp_root() -> None:
+    """tmp_path and tmp_path_factory in memory (tmpfs, /dev/shm) where the machine has one. Every
+    refresh a test runs makes many small fsyncs (Dagster's SQLite event log and run storage, DuckDB
+    checkpoints, the archive's copies): on disk they are a third of a small refresh's time, in
+    memory they cost nothing. PYTEST_DEBUG_TEMPROOT is where pytest puts its pytest-of-<user>/
+    folder; a value set by whoever runs pytest wins."""
+    import os
+
+    shm = Path("/dev/shm")
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(shm)
+
+
+_in_memory_temp_root()
+
 # One project over BAU and VAL in 2016 (the clean deliveries' BAU-FS services find their project),
 # so that a refresh builds 3 funder extracts, not the shipped reference's 26.
 ONE_PROJECT_YAML = """\
