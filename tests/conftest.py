@@ -79,7 +79,37 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 # run as the coordinator runs them (a subprocess). The refresh takes minutes, so it starts in
 # the background as soon as collection shows a test needs it, and the tests that need it run
 # last: on 2 cores the rest of the suite runs meanwhile.
+#
+# With pytest-xdist (-n N) every worker collects every test, but the build must run once: the
+# controller picks its folder (SHARED_SAMPLE_ROOT, inherited by the workers), the first worker to
+# claim it starts the build, and a worker that needs the warehouse waits for the build's exit
+# code file. The controller, which ends after every worker, stops the build and removes it.
+SHARED_SAMPLE_ROOT = "PYTEST_SOS_SAMPLE_ROOT"
 _SAMPLE: dict = {}
+
+_BUILD = """\
+import os, subprocess, sys
+code = 0
+for c in ('sample-data', 'refresh'):
+    code = subprocess.run([sys.executable, '-m', 'sos_pipeline', c]).returncode
+    if code:
+        break
+with open(sys.argv[1] + '.tmp', 'w') as f:
+    f.write(str(code))
+os.replace(sys.argv[1] + '.tmp', sys.argv[1])
+sys.exit(code)
+"""
+
+
+def _scratch_root() -> Path:
+    """In memory (tmpfs) where the machine has one: the build's many small fsyncs (Dagster's
+    SQLite event log, DuckDB checkpoints) then cost nothing, and it is the suite's long pole."""
+    import os
+    import tempfile
+
+    shm = Path("/dev/shm")
+    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="sos-sample-", dir=where))
 
 
 def _start_sample_build(root: Path) -> None:
@@ -91,13 +121,44 @@ def _start_sample_build(root: Path) -> None:
                SOS_PSEUDONYM_KEY=TEST_KEY)
     env.pop("SOS_ENV", None)
     (root / "dagster_home").mkdir(parents=True)
-    script = ("import subprocess, sys\n"
-              "for c in ('sample-data', 'refresh'):\n"
-              "    r = subprocess.run([sys.executable, '-m', 'sos_pipeline', c])\n"
-              "    if r.returncode: sys.exit(r.returncode)\n")
     log = open(root / "build.log", "w")
-    _SAMPLE.update(root=root, log=log, proc=subprocess.Popen([sys.executable, "-c", script], env=env,
-                                                             stdout=log, stderr=subprocess.STDOUT))
+    # its own process group, so that stopping it stops the refresh it runs too
+    proc = subprocess.Popen([sys.executable, "-c", _BUILD, str(root / "exit-code")], env=env,
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    (root / "pid").write_text(str(proc.pid))
+    _SAMPLE.update(log=log, proc=proc)
+
+
+def _stop_sample_build(root: Path) -> None:
+    import os
+    import shutil
+    import signal
+
+    proc = _SAMPLE.get("proc")
+    if proc is not None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    elif (root / "pid").exists() and not (root / "exit-code").exists():
+        try:                                # started by an xdist worker (its own process group)
+            os.killpg(int((root / "pid").read_text()), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+    if "log" in _SAMPLE:
+        _SAMPLE["log"].close()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def pytest_configure(config):
+    import os
+
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    if getattr(config.option, "dist", "no") == "no":
+        return
+    root = _scratch_root()                  # the xdist controller: the workers share one build
+    os.environ[SHARED_SAMPLE_ROOT] = str(root)
+    _SAMPLE.update(root=root, owner=True)
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -106,33 +167,60 @@ def pytest_collection_modifyitems(session, config, items):
     needing = [i for i in items if "sample_warehouse" in getattr(i, "fixturenames", ())]
     if not needing:
         return
-    items[:] = [i for i in items if i not in needing] + needing
-    import tempfile
-
-    # In memory (tmpfs) where the machine has one: the build's many small fsyncs (Dagster's
-    # SQLite event log, DuckDB checkpoints) then cost nothing, and it is the suite's long pole.
-    shm = Path("/dev/shm")
-    where = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-    _start_sample_build(Path(tempfile.mkdtemp(prefix="sos-sample-", dir=where)))
+    chosen = set(map(id, needing))
+    items[:] = [i for i in items if id(i) not in chosen] + needing
+    shared = os.environ.get(SHARED_SAMPLE_ROOT) if hasattr(config, "workerinput") else None
+    if shared:
+        root = Path(shared)
+        _SAMPLE.update(root=root, owner=False)
+        try:
+            (root / "claimed").mkdir()
+        except FileExistsError:
+            return                          # another worker started it
+        _start_sample_build(root)
+    else:
+        root = _scratch_root()
+        _SAMPLE.update(root=root, owner=True)
+        _start_sample_build(root)
 
 
 def pytest_unconfigure(config):
-    proc = _SAMPLE.get("proc")
-    if proc is not None and proc.poll() is None:
-        proc.kill()
-    if "root" in _SAMPLE:
-        import shutil
-
+    if _SAMPLE.get("owner"):
+        _stop_sample_build(_SAMPLE["root"])
+    elif "log" in _SAMPLE:
         _SAMPLE["log"].close()
-        shutil.rmtree(_SAMPLE["root"], ignore_errors=True)
+
+
+def _running(root: Path) -> bool:
+    """The build another worker started is still running (or has just written its exit code)."""
+    try:
+        pid = int((root / "pid").read_text())
+    except (FileNotFoundError, ValueError):
+        return True                         # claimed, being started
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return (root / "exit-code").exists() or not Path("/proc/self/stat").exists()
+    return state != "Z" or (root / "exit-code").exists()
 
 
 @pytest.fixture(scope="session")
 def sample_warehouse() -> Path:
     """The published warehouse.duckdb of the sample data (see above)."""
-    proc = _SAMPLE["proc"]
-    code = proc.wait()
-    _SAMPLE["log"].flush()
-    log = (_SAMPLE["root"] / "build.log").read_text(encoding="utf-8", errors="replace")
+    import time
+
+    root = _SAMPLE["root"]
+    proc = _SAMPLE.get("proc")
+    if proc is not None:
+        code = proc.wait()
+        _SAMPLE["log"].flush()
+    else:                                       # built by another xdist worker
+        deadline = time.monotonic() + 3600
+        while not (root / "exit-code").exists():
+            assert time.monotonic() < deadline, "the sample warehouse was not built within an hour"
+            assert _running(root), "the sample build ended without an exit code"
+            time.sleep(0.5)
+        code = int((root / "exit-code").read_text())
+    log = (root / "build.log").read_text(encoding="utf-8", errors="replace")
     assert code == 0, f"building the sample warehouse failed:\n{log[-5000:]}"
-    return _SAMPLE["root"] / "data" / "warehouse.duckdb"
+    return root / "data" / "warehouse.duckdb"
