@@ -9,4 +9,6 @@ if ! bash scripts/setup-duckdb1.sh; then
   [ -z "${CI:-}" ] || { echo "scripts/setup-duckdb1.sh failed (CI must have the DuckDB 1.x clients)." >&2; exit 1; }
   echo "WARNING: could not make .venv-duckdb1/; the tests with DuckDB 1.x clients will be skipped." >&2
 fi
+# Lint first (pyproject.toml [tool.ruff]): seconds, and a failure says exactly where.
+.venv/bin/ruff check sos_pipeline bench scripts tests
 exec .venv/bin/python -m pytest -q "$@"

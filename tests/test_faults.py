@@ -103,7 +103,7 @@ class Proc:
         except subprocess.TimeoutExpired:
             self.popen.kill()
             self.popen.wait()
-            raise AssertionError(f"{self.popen.args} did not finish in {timeout} s:\n{self.err()[-3000:]}")
+            raise AssertionError(f"{self.popen.args} did not finish in {timeout} s:\n{self.err()[-3000:]}") from None
         return code, self.out(), self.err()
 
     def kill(self) -> None:

@@ -40,6 +40,7 @@ def test_a_warehouse_of_the_previous_release_is_upgraded_on_the_first_refresh(tm
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(old)], input=archive, check=True)
     data = tmp_path / "data"
+    (tmp_path / "home").mkdir()
     env = dict(os.environ, SOS_DATA_DIR=str(data), SOS_PSEUDONYM_KEY=TEST_KEY,
                DAGSTER_HOME=str(tmp_path / "home"), SOS_DAGSTER_LOG_LEVEL="CRITICAL")
     env.pop("SOS_ENV", None)

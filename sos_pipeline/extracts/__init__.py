@@ -82,6 +82,8 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
         finally:
             con.close()
             store.save_seen(seen_file, seen)
+        from sos_pipeline.extracts.charts import prune
+        prune(paths.work / "charts")
         # Every folder and file under reports/, new or left unchanged: the share group's modes
         # when SOS_SHARE_GROUP is set, the owner's only when not (sos_pipeline/permissions.py).
         from sos_pipeline import permissions

@@ -3,7 +3,10 @@ served per month by centre, and progress against each target. Suppressed values 
 drawn: the line breaks there and the gap is labelled."""
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+from pathlib import Path
 
 from sos_pipeline.extracts.content import ALL, Extract, Hidden
 
@@ -91,28 +94,73 @@ def progress(ex: Extract) -> bytes | None:
     return _png(fig)
 
 
-_drawn: dict[str, dict[str, bytes]] = {}
-
-
-def render(ex: Extract) -> dict[str, bytes]:
-    """{file name: PNG bytes} for the charts this extract has. A yearly project's year and its
-    reporting period show the same figures: the charts are drawn once (kept for this process)."""
-    import hashlib
-    key = hashlib.sha256(repr((ex.series, ex.progress, ex.threshold, ex.period.progress,
-                               ex.services_end)).encode()).hexdigest()
-    if key not in _drawn:
-        if len(_drawn) > 256:
-            _drawn.clear()
-        _drawn[key] = _render(ex)
-    return dict(_drawn[key])
-
-
-def _render(ex: Extract) -> dict[str, bytes]:
-    out = {"families_per_month.png": monthly(ex, "families_served", "Apkalpotās ģimenes mēnesī",
-                                             "Families served per month"),
-           "children_per_month.png": monthly(ex, "children_served", "Bērni apkalpotajās ģimenēs mēnesī",
-                                             "Children served per month")}
-    p = progress(ex)
-    if p:
-        out["target_progress.png"] = p
+def render(ex: Extract, cache: Path | None = None) -> dict[str, bytes]:
+    """{file name: PNG bytes} for the charts this extract has. A chart whose figures were drawn
+    before is not drawn again (a yearly project's year and its reporting period show the same
+    figures; a correction leaves most months' charts as they were): each PNG is kept under
+    `cache` (.work/charts/) by the sha256 of what it shows."""
+    charts = {
+        "families_per_month.png": (lambda: monthly(ex, "families_served", "Apkalpotās ģimenes mēnesī",
+                                                   "Families served per month"),
+                                   (ex.series.get("families_served"), ex.threshold, ex.services_end)),
+        "children_per_month.png": (lambda: monthly(ex, "children_served", "Bērni apkalpotajās ģimenēs mēnesī",
+                                                   "Children served per month"),
+                                   (ex.series.get("children_served"), ex.threshold, ex.services_end)),
+        "target_progress.png": (lambda: progress(ex), (ex.progress, ex.period.progress)),
+    }
+    out = {}
+    for name, (draw, shows) in charts.items():
+        key = hashlib.sha256(repr((CHART_VERSION, name, shows)).encode()).hexdigest()
+        png = _cached(cache, key)
+        if png is None:
+            png = draw()
+            if png is None:
+                continue
+            _keep(cache, key, png)
+        out[name] = png
     return out
+
+
+# Raise when the drawing code changes: cached charts of the old look are then drawn again.
+CHART_VERSION = 1
+_drawn: dict[str, bytes] = {}
+
+
+def _cached(cache: Path | None, key: str) -> bytes | None:
+    if key in _drawn:
+        return _drawn[key]
+    if cache is not None:
+        try:
+            png = (cache / f"{key}.png").read_bytes()
+            os.utime(cache / f"{key}.png")      # in use: not pruned
+        except OSError:
+            return None
+        _drawn[key] = png
+        return png
+    return None
+
+
+def _keep(cache: Path | None, key: str, png: bytes) -> None:
+    if len(_drawn) > 512:
+        _drawn.clear()
+    _drawn[key] = png
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = cache / f".{key}.{os.getpid()}.tmp"
+        tmp.write_bytes(png)
+        os.replace(tmp, cache / f"{key}.png")
+
+
+def prune(cache: Path, days: int = 30) -> None:
+    """Forget the charts no extract has used for `days` days."""
+    import time
+
+    if not cache.is_dir():
+        return
+    old = time.time() - days * 86400
+    for f in cache.glob("*.png"):
+        try:
+            if f.stat().st_mtime < old:
+                f.unlink()
+        except OSError:
+            pass

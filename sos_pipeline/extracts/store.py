@@ -388,7 +388,7 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
                           f"Period in progress: data up to {ex.data_up_to:%d %b %Y}; monthly averages are "
                           "divided by all the period's months."))
     ex_out = Extract(**{**ex.__dict__, "sheets": sheets})
-    pngs = charts_mod.render(ex_out)
+    pngs = charts_mod.render(ex_out, cache=reports.parent / ".work" / "charts")
     files: dict[str, bytes] = {f"{s.slug}.csv": render.to_csv(s) for s in sheets}
     files.update(pngs)
     files["report.xlsx"] = render.to_xlsx(ex_out, pngs, header)
