@@ -2,7 +2,7 @@
 
 A fingerprint is a sha256 over everything a step's result depends on:
 
-- indicators: the accepted version of every centre-month (centre, month, sha256), the
+- indicators: every delivery's centre, month, sha256, status and arrival (the audit), the
   reference data (centres.yaml, projects.yaml as read), the package's SQL, catalogue, labels
   and Python code, and today's date (periods in progress and due days depend on it);
 - publish: the indicators' fingerprint and the state of the audit (every row of
@@ -54,8 +54,10 @@ def indicators_fingerprint(con, data_dir: Path) -> str:
     h.update(code_digest().encode())
     h.update(_reference_digest(data_dir).encode())
     h.update(today().isoformat().encode())
-    for row in con.execute("SELECT centre, month, sha256 FROM audit.deliveries WHERE status = 'accepted' "
-                           "ORDER BY centre, month").fetchall():
+    # Every delivery's status, not only the accepted ones: reporting.completeness shows rejected
+    # months and when each month arrived.
+    for row in con.execute("SELECT centre, month, sha256, status, received_at FROM audit.deliveries "
+                           "ORDER BY ALL").fetchall():
         h.update(repr(row).encode())
     return h.hexdigest()
 

@@ -117,5 +117,5 @@ CREATE TABLE IF NOT EXISTS derived.build_state (
     step VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL, built_at TIMESTAMP NOT NULL);
 COMMENT ON TABLE derived.build_state IS 'What the last completed build of each step (indicators, publish) was made from, as a sha256 of its inputs (sos_pipeline/warehouse/state.py): a refresh with nothing new skips that step.';
 COMMENT ON COLUMN derived.build_state.step IS 'indicators or publish.';
-COMMENT ON COLUMN derived.build_state.fingerprint IS 'sha256 of the step''s inputs: the accepted deliveries, the reference data, the code and SQL, today''s date (publish: and the audit).';
+COMMENT ON COLUMN derived.build_state.fingerprint IS 'sha256 of the step''s inputs: the deliveries and their status, the reference data, the code and SQL, today''s date (publish: and the audit).';
 COMMENT ON COLUMN derived.build_state.built_at IS 'When the step completed with these inputs (UTC).';

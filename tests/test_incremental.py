@@ -1,0 +1,57 @@
+"""Nothing new, nothing done — and anything new is seen (sos_pipeline/warehouse/state.py).
+
+A refresh with nothing new computes no indicator, does not copy warehouse.duckdb again and
+computes no extract. A delivery that is only rejected changes no accepted month, yet
+reporting.completeness must then say "rejected" for its month: the refresh sees it.
+"""
+from __future__ import annotations
+
+import duckdb
+from dagster import AssetKey, DagsterInstance
+
+from sos_pipeline import cli
+from sos_pipeline.sample import writers
+from sos_pipeline.sample.bad_corpus import clean_tables
+
+from conftest import ONE_PROJECT_YAML
+
+
+def _completeness(data, month: str) -> str:
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT status FROM reporting.completeness WHERE centre = 'BAU' "
+                           "AND strftime(month, '%Y-%m') = ?", [month]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_nothing_new_is_skipped_and_a_rejection_is_still_seen(data_dir, capsys, monkeypatch):
+    monkeypatch.setenv("SOS_TODAY", "2016-06-20")
+    (data_dir / "reference").mkdir()
+    (data_dir / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
+    writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
+    assert cli.main(["refresh"]) == 0
+    first = capsys.readouterr().out
+    assert "BAU_2016-03      accepted" in first
+    assert _completeness(data_dir, "2016-04") == "missing"
+    published = (data_dir / "warehouse.duckdb").stat()
+
+    # Nothing new: nothing computed, nothing copied, no extract computed.
+    assert cli.main(["refresh"]) == 0
+    again = capsys.readouterr().out
+    assert "0 written (0 restatements of final ones), 3 unchanged" in again
+    assert (data_dir / "warehouse.duckdb").stat().st_ino == published.st_ino
+    with DagsterInstance.get() as instance:
+        latest = instance.get_latest_materialization_event(AssetKey("indicator_values"))
+        assert latest.asset_materialization.metadata["unchanged"].value is True
+        base = instance.fetch_materializations(AssetKey("reporting_base"), limit=10).records
+        assert len(base) == 1                   # built by the first refresh only
+
+    # A rejected delivery changes no accepted month, and still changes what is published.
+    bad = clean_tables("BAU", 2016, 4)
+    bad["services"][0]["minutes"] = 601
+    writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-04", bad)
+    assert cli.main(["refresh"]) == 0
+    assert "BAU_2016-04      rejected" in capsys.readouterr().out
+    assert _completeness(data_dir, "2016-04") == "rejected"
+    assert (data_dir / "warehouse.duckdb").stat().st_ino != published.st_ino
