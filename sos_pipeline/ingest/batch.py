@@ -1,4 +1,5 @@
-"""Load every queued delivery in one pass: what a refresh, the sensor and the schedule run.
+"""The one loading path: what a refresh, the sensor, the schedule and the UI run
+(defs/ingest.py's `load_deliveries`), over the whole queue or the centre-months picked.
 
 Loading deliveries one Dagster run at a time costs about 1.8 s each, most of it fixed
 cost (run bookkeeping, then Great Expectations' ~0.5 s per suite run whatever its size),
@@ -6,10 +7,11 @@ so the queue is loaded in chunks of many deliveries instead:
 
 1. read      the next chunk of the queue, in queue order (reader: dialects, privacy gate,
              pseudonyms). A delivery that cannot be read is rejected at once.
-2. validate  the whole chunk at once (one GX run per suite, validation.suites.validate_batch).
-             Each delivery is checked against its centre's other months as they will be
-             when the deliveries queued before it are loaded: core, overlaid with the
-             chunk's earlier deliveries of that centre.
+2. validate  the whole chunk at once: its rows are staged in DuckDB, each suite's frame is
+             one query (validation/frames.py) and GX runs each suite once. Each delivery
+             is checked against its centre's other months as they will be when the
+             deliveries queued before it are loaded: core, overlaid with the chunk's
+             earlier deliveries of that centre (sql/validation/history.sql).
 3. settle    per centre, the deliveries before its first failing one are accepted and that
              one is rejected; the ones after it assumed it would be loaded, so they are
              validated again, in the next round, against what was really loaded.
