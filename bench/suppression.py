@@ -57,24 +57,8 @@ def generated(rows: int, centres: int, months: int, seed: int):
 
 def old_lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=None) -> dict:
     """suppress._lp_bounds as it was: a dense-tableau simplex, Bland's rule."""
-    unknown = {k for ts in eqs for k, _ in ts if box[k][0] < box[k][1]}
-    by_cell: dict = {}
-    for i, ts in enumerate(eqs):
-        for k, _ in ts:
-            by_cell.setdefault(k, []).append(i)
-    out, seen = {}, set()
-    for start in sorted(targets & unknown, key=repr):
-        if start in seen:
-            continue
-        group, rows_of, stack = {start}, set(), [start]
-        while stack:
-            for i in by_cell[stack.pop()]:
-                rows_of.add(i)
-                new = {k for k, _ in eqs[i] if k in unknown} - group
-                group |= new
-                stack += new
-        seen |= group
-        cols = sorted(group, key=repr)
+    out = {}
+    for cols, rows_of in suppress.groups(eqs, box, targets):   # the same groups as the new audit
         col = {k: j for j, k in enumerate(cols)}
         ups = [k for k in cols if math.isfinite(box[k][1])]
         n, u, e = len(cols), len(ups), len(rows_of)

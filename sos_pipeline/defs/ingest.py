@@ -16,13 +16,11 @@ the code location loads fast.
 
 import dagster as dg
 
+from sos_pipeline.defs import records
+from sos_pipeline.defs.records import CHECK, CORE
 from sos_pipeline.defs.resources import Warehouse
 
-CORE = dg.AssetKey("core_delivery")
 LOADED = dg.AssetKey("loaded_deliveries")
-CHECK = "validation"
-# Run tags with what the run did: the same numbers `sos-pipeline refresh` prints.
-COUNT_TAG = "sos/{status}"
 
 
 def _warn_demo_key(context) -> None:
@@ -54,7 +52,6 @@ def _validation_check(partitions: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
 
 
 def build(partitions: dg.PartitionsDefinition):
-    from sos_pipeline.defs import records
 
     @dg.asset(group_name="ingest", kinds={"filesystem"},
               description="Takes every delivery out of the inbox: archives it byte for byte with its "

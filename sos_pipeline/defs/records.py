@@ -22,15 +22,14 @@ import dagster as dg
 
 from sos_pipeline import contract
 from sos_pipeline.findings import ERROR, WARNING
+from sos_pipeline.validation.rules import CROSS_TABLE
+from sos_pipeline.validation.rules import READER_SUITE as STRUCTURE
 
 CORE = dg.AssetKey("core_delivery")
 CHECK = "validation"
-STRUCTURE = "structure_and_privacy"
 
 
 def suite_order() -> list[str]:
-    from sos_pipeline.validation.rules import CROSS_TABLE
-
     return [STRUCTURE, *contract.TABLES, CROSS_TABLE]
 
 

@@ -164,22 +164,15 @@ def _round(k, lo, hi, integer, tol=EPS):
     return lo, hi
 
 
-def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=None) -> dict:
-    """The lowest and highest value of each target cell over all x with x in box and every
-    equation holding: linear programs solved by HiGHS (scipy.optimize.linprog), one connected
-    group of unknown cells at a time. A bound the solver cannot establish (a numerical failure)
-    keeps the propagated box. With `truth` (protect's audit), the lowest value is looked for only
-    while the highest does not already show that the cell can move by 1."""
-    import numpy as np                       # here, not at import: the code location loads fast
-    from scipy.optimize import linprog
-    from scipy.sparse import csr_array
-
+def groups(eqs: list[Terms], box: dict, targets: set):
+    """The connected groups of unknown cells (not fixed by their box) that hold a target, with the
+    equations linking them: (cells, sorted by repr; equation indices, sorted). One LP per group."""
     unknown = {k for ts in eqs for k, _ in ts if box[k][0] < box[k][1]}
     by_cell: dict = {}
     for i, ts in enumerate(eqs):
         for k, _ in ts:
             by_cell.setdefault(k, []).append(i)
-    out, seen = {}, set()
+    seen: set = set()
     for start in sorted(targets & unknown, key=repr):
         if start in seen:
             continue
@@ -193,10 +186,24 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
                             group.add(k)
                             stack.append(k)
         seen |= group
-        cols = sorted(group, key=repr)
+        yield sorted(group, key=repr), sorted(rows_of)
+
+
+def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=None) -> dict:
+    """The lowest and highest value of each target cell over all x with x in box and every
+    equation holding: linear programs solved by HiGHS (scipy.optimize.linprog), one connected
+    group of unknown cells at a time. A bound the solver cannot establish (a numerical failure)
+    keeps the propagated box. With `truth` (protect's audit), the lowest value is looked for only
+    while the highest does not already show that the cell can move by 1."""
+    import numpy as np                       # here, not at import: the code location loads fast
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_array
+
+    out = {}
+    for cols, rows_of in groups(eqs, box, targets):
         col = {k: j for j, k in enumerate(cols)}
         data, row_idx, col_idx, rhs = [], [], [], []
-        for r, i in enumerate(sorted(rows_of)):
+        for r, i in enumerate(rows_of):
             b = 0.0
             for k, a in eqs[i]:
                 if k in col:

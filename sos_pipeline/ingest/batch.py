@@ -43,9 +43,9 @@ from sos_pipeline.ingest.reader import Delivery, read_delivery_safely
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
 from sos_pipeline.validation.rules import CROSS_TABLE as R_CROSS
+from sos_pipeline.validation.rules import READER_SUITE as STRUCTURE
 from sos_pipeline.warehouse.db import connect, sql, statements, transaction, writer_lock
 
-STRUCTURE = "structure_and_privacy"     # the reader's findings: files, columns, personal data
 
 
 

@@ -351,10 +351,6 @@ def pending_list(paths: Paths) -> list[Pending]:
     return sorted(out, key=lambda p: p.seq)
 
 
-def pending_for(paths: Paths, partition: str) -> list[Pending]:
-    return [p for p in pending_list(paths) if p.partition == partition]
-
-
 def add_pending(paths: Paths, p: Pending) -> None:
     f = paths.pending / f"{p.seq}.json"
     tmp = f.with_suffix(".tmp")

@@ -28,6 +28,8 @@ STAGE_TEXT = {
                 "another table, the project register or the centre's earlier months",
 }
 CROSS_TABLE = "cross_table"   # the suite of rules that look beyond the row's own table
+# The reader's checks (files, columns, personal data), reported beside the GX suites.
+READER_SUITE = "structure_and_privacy"
 
 # Activity dates that must lie within the delivery's month (table -> column).
 IN_MONTH = (("families", "exited_on"), ("services", "date"), ("group_sessions", "date"),

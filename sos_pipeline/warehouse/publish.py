@@ -218,13 +218,13 @@ def publish_if_changed(paths: Paths) -> dict:
         finally:
             con.close()
         if fingerprint is None or published_fingerprint(paths) != fingerprint:
-            return publish(paths)
+            return publish(paths, fingerprint)
         permissions.for_readers(paths.published)
         permissions.for_readers_tree(paths.parquet)
         return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True}
 
 
-def publish(paths: Paths) -> dict:
+def publish(paths: Paths, fingerprint: str | None = None) -> dict:
     """Copy the working file over warehouse.duckdb (and parquet/), carrying the fingerprint of
     what it holds (derived.build_state) so that the next refresh knows whether to publish."""
     from sos_pipeline.warehouse import state
@@ -232,7 +232,7 @@ def publish(paths: Paths) -> dict:
     with writer_lock(paths):
         con = duckdb.connect(str(paths.working_db))
         try:
-            fingerprint = _fingerprint(con, paths)
+            fingerprint = fingerprint or _fingerprint(con, paths)
             if fingerprint is not None:
                 state.store(con, state.PUBLISH, fingerprint)
         finally:
