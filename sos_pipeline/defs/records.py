@@ -44,7 +44,7 @@ def _rules(findings, severity: str) -> dict[str, int]:
     return dict(out)
 
 
-def _check_metadata(suites: dict[str, list], rejected_before_validation: bool) -> tuple[dict, str, int, int]:
+def _check_metadata(suites: dict[str, list], rejected_before_validation: bool) -> tuple[dict, str]:
     lines = ["| suite | result | errors | warnings | rules (rows) |", "|---|---|---|---|---|"]
     per_suite, failed, n_err, n_warn = {}, [], 0, 0
     for suite in suite_order():
@@ -71,7 +71,7 @@ def _check_metadata(suites: dict[str, list], rejected_before_validation: bool) -
         text = f"Passed, with {n_warn} warning(s)."
     else:
         text = "Every suite passed."
-    return meta, text, n_err, n_warn
+    return meta, text
 
 
 def record_outcomes(context, paths, outcomes) -> None:
@@ -79,14 +79,14 @@ def record_outcomes(context, paths, outcomes) -> None:
     previews = _previews(paths, [o for o in outcomes if o.status == "accepted"])
     for o in outcomes:
         not_validated = o.status == "rejected" and set(o.suites) == {STRUCTURE}
-        meta, text, n_err, n_warn = _check_metadata(o.suites, not_validated)
+        meta, text = _check_metadata(o.suites, not_validated)
         meta = {"delivery": o.delivery, "sha256": o.sha256, "status": o.status, **meta}
         if o.status == "accepted":
             context.log_event(dg.AssetMaterialization(asset_key=CORE, partition=o.partition, metadata={
                 "delivery": o.delivery, "sha256": o.sha256, "form": o.form,
                 "status": "accepted" + (f" (replaces {o.superseded})" if o.superseded else ""),
                 "rows_loaded": dg.MetadataValue.md(_rows_table(o.table_rows)),
-                "total_rows_loaded": o.rows, "warnings": n_warn,
+                "total_rows_loaded": o.rows, "warnings": meta["warnings"],
                 "preview": dg.MetadataValue.md(previews.get(o.partition, "")),
             }))
         context.log_event(dg.AssetCheckEvaluation(
@@ -104,7 +104,7 @@ def record_intake_rejections(context, outcomes, partitions: dg.PartitionsDefinit
         key = f"{o.centre}|{o.month}"
         if not partitions.has_partition_key(key):
             continue
-        meta, _, _, _ = _check_metadata({STRUCTURE: list(o.findings)}, True)
+        meta, _ = _check_metadata({STRUCTURE: list(o.findings)}, True)
         context.log_event(dg.AssetCheckEvaluation(
             asset_key=CORE, check_name=CHECK, partition=key, passed=False,
             severity=dg.AssetCheckSeverity.ERROR, blocking=True,

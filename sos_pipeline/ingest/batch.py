@@ -153,13 +153,12 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
         t = _tick(result, "validate", t)
         for item, by_suite in zip(remaining, checked):
             if by_suite is None:            # checking this delivery itself failed
-                item.findings = list(item.delivery.findings) + [_check_failed()]
-                item.by_suite = {R_CROSS: [_check_failed()]}
-                continue
-            for suite, fs in by_suite.items():
-                tally = result.suite_findings.setdefault(suite, {"errors": 0, "warnings": 0})
-                tally["errors"] += sum(f.severity == ERROR for f in fs)
-                tally["warnings"] += sum(f.severity == WARNING for f in fs)
+                by_suite = {R_CROSS: [_check_failed()]}
+            else:
+                for suite, fs in by_suite.items():
+                    tally = result.suite_findings.setdefault(suite, {"errors": 0, "warnings": 0})
+                    tally["errors"] += sum(f.severity == ERROR for f in fs)
+                    tally["warnings"] += sum(f.severity == WARNING for f in fs)
             item.by_suite = by_suite
             item.findings = list(item.delivery.findings) + [f for fs in by_suite.values() for f in fs]
         accepted, rejected, again = [], [], []
@@ -335,11 +334,9 @@ def _record(paths: Paths, accepted: list[Item], rejected: list[Item], result: Qu
     for item in [*accepted, *rejected]:
         intake.drop_pending(paths, item.pending)
         p = item.pending
-        suites = {STRUCTURE: list(item.delivery.findings)}
-        for suite, fs in item.by_suite.items():
-            suites[suite] = list(fs)
-        if item.status == "rejected" and any(f.rule == "structure.load_failed" for f in item.findings):
-            suites[STRUCTURE] = [*suites[STRUCTURE], _load_failed()]
+        # the reader's findings and what storing found (structure.load_failed), then each suite's
+        by_suites = {id(f) for fs in item.by_suite.values() for f in fs}
+        suites = {STRUCTURE: [f for f in item.findings if id(f) not in by_suites], **item.by_suite}
         result.outcomes.append(Outcome(
             p.delivery, p.partition, p.sha256, item.status, item.reason,
             item.rows, sum(f.severity == WARNING for f in item.findings),
