@@ -65,7 +65,8 @@ def build(core_assets):
         paths = warehouse.paths()
         selected = context.selected_asset_keys
         with connect(paths) as con:
-            if state.indicators_current(con, paths.data):
+            fingerprint = state.indicators_fingerprint(con, paths.data)
+            if state.stored(con, state.INDICATORS) == fingerprint:
                 # Only the asset publishing waits for says so: every event costs (README,
                 # "Performance"), and the others keep their last materialisation, which is true.
                 if VALUES in selected:
@@ -80,7 +81,7 @@ def build(core_assets):
                     yield _family(con, f)
             if VALUES in selected:
                 yield _values(con)
-                state.store(con, state.INDICATORS, state.indicators_fingerprint(con, paths.data))
+                state.store(con, state.INDICATORS, fingerprint)
 
     return build_indicators
 

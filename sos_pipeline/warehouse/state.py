@@ -84,7 +84,3 @@ def store(con, step: str, fingerprint: str) -> None:
 
     con.execute("INSERT OR REPLACE INTO derived.build_state VALUES (?, ?, ?)", [step, fingerprint, now()])
 
-
-def indicators_current(con, data_dir: Path) -> bool:
-    """Whether reporting.* already holds what the indicators would compute now."""
-    return stored(con, INDICATORS) == indicators_fingerprint(con, data_dir)
