@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ONE_PROJECT_YAML, other_group
+from conftest import one_project, other_group
 
 from sos_pipeline import cli, config, permissions
 from sos_pipeline.config import REPO_ROOT
@@ -95,9 +95,8 @@ def published(tmp_path_factory) -> Path:
     rejected (so audit.deliveries has more than one status). Returns the data folder."""
     root = tmp_path_factory.mktemp("clients")
     data, home = root / "data", root / "dagster_home"
-    (data / "reference").mkdir(parents=True)
+    one_project(data)
     home.mkdir()
-    (data / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
     for centre, month in (("BAU", 1), ("BAU", 2), ("VAL", 1)):
         writers.write_csv_utf8(data / "inbox", f"{centre}_2016-{month:02d}", clean_tables(centre, 2016, month))
     bad = clean_tables("VAL", 2016, 2)

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ONE_PROJECT_YAML
+from conftest import one_project
 
 from sos_pipeline import contract, faults
 from sos_pipeline.sample import writers
@@ -306,8 +306,7 @@ class World:
     def _build_state_a(self) -> None:
         (self.a.inbox).mkdir(parents=True)
         self.a.home.mkdir(parents=True)
-        (self.a.data / "reference").mkdir()
-        (self.a.data / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
+        one_project(self.a.data)
         for centre in ("BAU", "VAL"):
             writers.write_csv_utf8(self.a.inbox, f"{centre}_2016-01", clean_tables(centre, 2016, 1))
         code, out, err = _refresh(self.a).wait()

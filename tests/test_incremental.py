@@ -13,7 +13,7 @@ from sos_pipeline import cli
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
-from conftest import ONE_PROJECT_YAML
+from conftest import one_project
 
 
 def _completeness(data, month: str) -> str:
@@ -27,8 +27,7 @@ def _completeness(data, month: str) -> str:
 
 def test_nothing_new_is_skipped_and_a_rejection_is_still_seen(data_dir, capsys, monkeypatch):
     monkeypatch.setenv("SOS_TODAY", "2016-06-20")
-    (data_dir / "reference").mkdir()
-    (data_dir / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
+    one_project(data_dir)
     writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
     assert cli.main(["refresh"]) == 0
     first = capsys.readouterr().out

@@ -19,7 +19,7 @@ from sos_pipeline import config
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
-from conftest import TEST_KEY
+from conftest import TEST_KEY, one_project
 
 
 @pytest.mark.skipif(os.environ.get("SOS_OFFLINE") == "1", reason="pip needs the package registry (setuptools)")
@@ -31,8 +31,10 @@ def test_a_non_editable_install_refreshes(tmp_path):
     assert built.returncode == 0, built.stderr[-3000:]
     assert (target / "sos_pipeline" / "sql" / "indicators" / "served.sql").is_file()
     assert (target / "sos_pipeline" / "indicators" / "catalogue.yaml").is_file()
+    assert (target / "sos_pipeline" / "reference" / "projects.yaml").is_file()
     data = tmp_path / "data"
     writers.write_csv_utf8(data / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
+    one_project(data)   # 3 funder extracts, not 26 (the shipped centres.yaml is still read from the install)
     env = dict(os.environ, PYTHONPATH=str(target), SOS_DATA_DIR=str(data), SOS_PSEUDONYM_KEY=TEST_KEY,
                DAGSTER_HOME=str(tmp_path / "home"))
     env.pop("SOS_ENV", None)

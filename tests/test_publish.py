@@ -7,7 +7,7 @@ import sys
 import time
 
 import duckdb
-from conftest import ONE_PROJECT_YAML
+from conftest import one_project
 
 from sos_pipeline import cli
 from sos_pipeline.sample import writers
@@ -18,20 +18,13 @@ def _services(con) -> int:
     return con.execute("SELECT count(*) FROM core.services").fetchone()[0]
 
 
-def _one_project(data_dir) -> None:
-    """A single 2016 project over BAU and VAL (conftest): a refresh then builds 3 funder extracts
-    instead of the shipped reference's 26, which nothing here looks at."""
-    (data_dir / "reference").mkdir()
-    (data_dir / "reference" / "projects.yaml").write_text(ONE_PROJECT_YAML, encoding="utf-8")
-
-
 def _refresh_process(data_dir):
     return subprocess.Popen([sys.executable, "-m", "sos_pipeline", "refresh"], env=os.environ.copy(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_reader_holding_the_published_file_neither_blocks_nor_sees_a_half_built_state(data_dir):
-    _one_project(data_dir)
+    one_project(data_dir)
     inbox = data_dir / "inbox"
     writers.write_csv_utf8(inbox, "BAU_2016-01", clean_tables("BAU", 2016, 1))
     assert cli.refresh(quiet=True) == 0
@@ -59,7 +52,7 @@ def test_reader_holding_the_published_file_neither_blocks_nor_sees_a_half_built_
 
 
 def test_two_refreshes_at_once_one_waits_and_nothing_is_loaded_twice(data_dir):
-    _one_project(data_dir)
+    one_project(data_dir)
     inbox = data_dir / "inbox"
     for m in (1, 2, 3):
         writers.write_csv_utf8(inbox, f"VAL_2016-{m:02d}", clean_tables("VAL", 2016, m))
