@@ -67,3 +67,63 @@ def test_duplicate_centre_is_refused(data_dir):
     _override(data_dir, "centres.yaml", shipped + shipped.split("centres:\n", 1)[1])
     with pytest.raises(reference.ReferenceError, match="centre 'BAU': code is listed twice"):
         reference.load(data_dir)
+
+
+# ------------------------------------------------------------- the fields' types
+
+CENTRES = "centres:\n  - {code: BAU, name_lv: Bauska, name_en: Bauska, active_from: 2013-01-01}\n"
+PROJECT = ("projects:\n  - code: P\n    name_lv: P\n    name_en: P\n    funder: F\n    centres: [BAU]\n"
+           "    start: 2014-01-01\n    end: 2014-12-31\n    reporting_months: 3\n")
+
+
+def test_types_as_a_coordinator_writes_them(data_dir):
+    _override(data_dir, "centres.yaml", "centres:\n  - {code: BAU, name_lv: B, name_en: B, active_from: '2013-01-01', "
+                                        "town: , due_day: }\n")
+    _override(data_dir, "projects.yaml", PROJECT.replace("    start: 2014-01-01\n", "    start: '2014-01-01'\n")
+              + "    number: 2013\n    budget: [{source: 2013, amount: 100}]\n"
+              + "    targets: [{indicator: families_served, value: 20, from: 2014-01-01}]\n")
+    ref = reference.load(data_dir)
+    bau, p = ref.centres["BAU"], ref.projects["P"]
+    assert (bau.active_from, bau.town, bau.due_day) == (dt.date(2013, 1, 1), None, 10)
+    assert (p.number, p.start, p.budget) == ("2013", dt.date(2014, 1, 1), (("2013", 100.0),))
+    assert type(p.budget[0][1]) is float and type(p.targets[0].value) is float
+    assert p.targets == (reference.Target("families_served", 20.0, dt.date(2014, 1, 1)),)
+
+
+@pytest.mark.parametrize("name, centres, projects, expected", [
+    ("centres.yaml", "centres:\n  - {code: BAU, name_lv: Bauska, active_from: 2013-01-01}\n", PROJECT,
+     "centre 'BAU': 'name_en' is required"),
+    ("centres.yaml", CENTRES.replace("}", ", due_day: true}"), PROJECT,
+     "centre 'BAU': 'due_day' must be a whole number, got True"),
+    ("projects.yaml", CENTRES, PROJECT + "  - {name_lv: Q, name_en: Q, funder: F}\n",
+     "project #2: 'code' is required"),
+    ("projects.yaml", CENTRES, PROJECT.replace("code: P", "code: [P, Q]"),
+     "project #1: 'code' must be text, got ['P', 'Q']"),
+    ("projects.yaml", CENTRES, PROJECT.replace("start: 2014-01-01", "start: '2016-13-01'"),
+     "project 'P': 'start' must be a date YYYY-MM-DD, got '2016-13-01'"),
+    ("projects.yaml", CENTRES, PROJECT.replace("start: 2014-01-01", "start: 2014-01-01 09:00:00"),
+     "project 'P': 'start' must be a date YYYY-MM-DD, got datetime.datetime(2014, 1, 1, 9, 0)"),
+    ("projects.yaml", CENTRES, PROJECT + "    targets: [{indicator: families_served, value: true, from: 2014-01-01}]\n",
+     "project 'P', target #1: 'value' must be a number, got True"),
+    ("projects.yaml", CENTRES, PROJECT.replace("funder: F", "fundr: F\n    colour: red"),
+     "project 'P': unknown field(s) colour, fundr"),
+    ("projects.yaml", CENTRES, PROJECT.replace("centres: [BAU]", "centres: BAU"),
+     "project 'P': 'centres' must be a list"),
+    ("projects.yaml", CENTRES, PROJECT + "    budget:\n      - {source: EEA, amount: 10}\n"
+                                         "      - source: State\n        amount: 94 891,32\n",
+     "project 'P', budget line #2: 'amount' must be a number, got '94 891,32'"),
+    ("projects.yaml", CENTRES, PROJECT + "    targets:\n      - {indicator: families_served, value: 20, from: 2014-01-01}\n"
+                                         "      - {indicator: families_served, value: 30, from: '2014-02-30'}\n",
+     "project 'P', target #2: 'from' must be a date YYYY-MM-DD, got '2014-02-30'"),
+    ("projects.yaml", CENTRES, PROJECT + "    manual_values: [mentor_handbooks]\n",
+     "project 'P', manual value #1: expected a mapping, got str"),
+])
+def test_a_wrong_type_is_one_plain_message(data_dir, name, centres, projects, expected):
+    _override(data_dir, "centres.yaml", centres)
+    _override(data_dir, "projects.yaml", projects)
+    with pytest.raises(reference.ReferenceError) as err:
+        reference.load(data_dir)
+    message = str(err.value)
+    assert message == f"{data_dir / 'reference' / name}: {expected}"
+    for word in ("pydantic", "validation error for", "\n"):
+        assert word not in message

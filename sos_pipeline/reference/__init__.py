@@ -2,14 +2,20 @@
 
 A malformed or inconsistent file stops the run with a message naming the file,
 the entry and the problem. `$SOS_DATA_DIR/reference/<file>` overrides the shipped file.
+Pydantic models check each entry's fields and their types; the rules (code format, dates in
+the project window, known centres and indicators) are plain code after them. Either way the
+error is one ReferenceError in the coordinator's words, never pydantic's own report.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, Strict, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from sos_pipeline import config
 from sos_pipeline.indicators import catalogue as _catalogue
@@ -100,139 +106,225 @@ def _read(path: Path, top: str) -> list:
     return doc[top]
 
 
-class _Entry:
-    """Reads one entry's fields, naming file and entry in every error."""
+# ---------------------------------------------------------------- the entries' fields and types
+# A field's type as the coordinator reads it. YAML gives an unquoted 2013-11-15 as a date and
+# 2013 as a number: text fields take numbers as written (a project number 2013 is "2013"),
+# dates may also be quoted, and true/false is never a number.
 
-    def __init__(self, path: Path, where: str, raw):
-        if not isinstance(raw, dict):
-            raise ReferenceError(f"{path}: {where}: expected a mapping, got {type(raw).__name__}")
-        self.path, self.where, self.raw = path, where, raw
+def _wrong(what: str) -> PydanticCustomError:
+    return PydanticCustomError("wrong_type", "must be {what}", {"what": what})
 
-    def fail(self, problem: str):
-        raise ReferenceError(f"{self.path}: {self.where}: {problem}")
 
-    def get(self, key, kind, required=True, default=None):
-        if key not in self.raw or self.raw[key] is None:
-            if required:
-                self.fail(f"'{key}' is required")
-            return default
-        value = self.raw[key]
-        if kind is dt.date:
-            if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-                try:
-                    value = dt.date.fromisoformat(str(value))
-                except ValueError:
-                    self.fail(f"'{key}' must be a date YYYY-MM-DD, got {value!r}")
-        elif kind is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.fail(f"'{key}' must be a number, got {value!r}")
-            value = float(value)
-        elif kind is int:
-            if isinstance(value, bool) or not isinstance(value, int):
-                self.fail(f"'{key}' must be a whole number, got {value!r}")
-        elif kind is str:
-            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-                self.fail(f"'{key}' must be text, got {value!r}")
-            value = str(value)
-        elif kind is list:
-            if not isinstance(value, list):
-                self.fail(f"'{key}' must be a list")
+def _is_text(value) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _text(value) -> str:
+    if not _is_text(value):
+        raise _wrong("text")
+    return str(value)
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _wrong("a number")
+    return float(value)
+
+
+def _whole(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong("a whole number")
+    return value
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
+    try:                      # a quoted date; a date with a time of day is not a date
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise _wrong("a date YYYY-MM-DD") from None
 
-    def check_unknown(self, allowed):
-        extra = sorted(set(self.raw) - set(allowed))
-        if extra:
-            self.fail(f"unknown field(s) {', '.join(extra)}")
 
+Text = Annotated[str, PlainValidator(_text)]
+Number = Annotated[float, PlainValidator(_number)]
+Whole = Annotated[int, PlainValidator(_whole)]
+Date = Annotated[dt.date, PlainValidator(_date)]
+_T = TypeVar("_T")
+Items = Annotated[list[_T], Strict()]     # a list, not a set or a mapping
+
+
+class _Fields(BaseModel):
+    """One entry of a reference file: only the fields it declares; a field left empty is not given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, data):
+        # `town:` or `number: null` counts as not given: required if required, else the default
+        if not isinstance(data, dict):
+            return data
+        known = {f.alias or name for name, f in cls.model_fields.items()}
+        return {k: v for k, v in data.items() if v is not None or k not in known}
+
+
+class _CentreFields(_Fields):
+    code: Text
+    name_lv: Text
+    name_en: Text
+    active_from: Date
+    town: Text | None = None
+    due_day: Whole = DEFAULT_DUE_DAY
+
+
+class _BudgetLineFields(_Fields):
+    source: Text
+    amount: Number
+
+
+class _ScopedFields(_Fields):
+    """A target or a manual value: an indicator's value, for the project or one centre and breakdown."""
+
+    indicator: Text
+    value: Number
+    centre: Text | None = None
+    breakdown: Text | None = None
+
+
+class _TargetFields(_ScopedFields):
+    valid_from: Date = Field(alias="from")
+
+
+class _ManualValueFields(_ScopedFields):
+    date: Date
+
+
+class _ProjectFields(_Fields):
+    code: Text
+    number: Text | None = None
+    name_lv: Text
+    name_en: Text
+    funder: Text
+    centres: Items[Text]
+    start: Date
+    end: Date
+    services_end: Date | None = None
+    reporting_months: Whole
+    suppression_threshold: Whole = 5
+    budget: Items[_BudgetLineFields] = []
+    targets: Items[_TargetFields] = []
+    manual_values: Items[_ManualValueFields] = []
+
+
+# What an item of a project's list is called in a message: "project 'X', budget line #1".
+_ITEMS = {"budget": "budget line", "targets": "target", "manual_values": "manual value"}
+_PROBLEMS = {"missing": "is required", "list_type": "must be a list"}   # any other: pydantic's one-line msg
+_F = TypeVar("_F", bound=_Fields)
+
+
+def _fail(path: Path, where: str, problem: str) -> NoReturn:
+    raise ReferenceError(f"{path}: {where}: {problem}")
+
+
+def _parse(model: type[_F], raw, path: Path, kind: str, i: int) -> _F:
+    """Entry #i of `kind` checked against `model`; its first problem as one ReferenceError."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        code = raw.get("code") if isinstance(raw, dict) else None
+        where = f"{kind} {str(code)!r}" if _is_text(code) else f"{kind} #{i}"
+        _fail(path, *_explain(where, exc.errors(include_url=False)))
+
+
+def _explain(where: str, errors: list) -> tuple[str, str]:
+    """The entry and the problem of pydantic's first error, in plain words.
+
+    Unknown fields come first: a misspelt field name is usually why a required one is missing.
+    """
+    unknown = [e for e in errors if e["type"] in ("extra_forbidden", "invalid_key")]   # invalid_key: `1: x`
+    first = (unknown or errors)[0]
+    loc = first["loc"][:-1] if unknown else first["loc"]
+    while len(loc) >= 2 and loc[0] in _ITEMS and isinstance(loc[1], int):   # into a list's item
+        where += f", {_ITEMS[loc[0]]} #{loc[1] + 1}"
+        loc = loc[2:]
+    if unknown:
+        names = sorted(str(e["loc"][-1]) for e in unknown if e["loc"][:-1] == first["loc"][:-1])
+        return where, f"unknown field(s) {', '.join(names)}"
+    if not loc:
+        return where, f"expected a mapping, got {type(first['input']).__name__}"
+    name = f"'{loc[0]}'" + "".join(f" item #{p + 1}" for p in loc[1:])   # 'centres' item #2
+    if first["type"] == "wrong_type":
+        return where, f"{name} {first['msg']}, got {first['input']!r}"
+    return where, f"{name} {_PROBLEMS.get(first['type'], first['msg'])}"
+
+
+# ---------------------------------------------------------------- the rules between fields and entries
 
 def load(data_dir: Path | None = None) -> Reference:
     """Load and cross-check centres.yaml and projects.yaml."""
     cpath, ppath = _file("centres.yaml", data_dir), _file("projects.yaml", data_dir)
     centres: dict[str, Centre] = {}
     for i, raw in enumerate(_read(cpath, "centres"), 1):
-        e = _Entry(cpath, f"centre #{i}", raw)
-        e.check_unknown({"code", "name_lv", "name_en", "active_from", "town", "due_day"})
-        code = e.get("code", str)
-        e.where = f"centre {code!r}"
-        if not code.isalnum() or not code.isupper() or len(code) > 8:
-            e.fail("code must be 1-8 upper-case letters or digits")
-        if code in centres:
-            e.fail("code is listed twice")
-        due_day = e.get("due_day", int, False, DEFAULT_DUE_DAY)
-        if not 1 <= due_day <= 28:   # every month has a 28th: the due day exists in every month
-            e.fail(f"due_day must be a day of the month 1-28, got {due_day}")
-        centres[code] = Centre(code, e.get("name_lv", str), e.get("name_en", str),
-                               e.get("active_from", dt.date), e.get("town", str, False), due_day)
+        c = _parse(_CentreFields, raw, cpath, "centre", i)
+        where = f"centre {c.code!r}"
+        if not c.code.isalnum() or not c.code.isupper() or len(c.code) > 8:
+            _fail(cpath, where, "code must be 1-8 upper-case letters or digits")
+        if c.code in centres:
+            _fail(cpath, where, "code is listed twice")
+        if not 1 <= c.due_day <= 28:   # every month has a 28th: the due day exists in every month
+            _fail(cpath, where, f"due_day must be a day of the month 1-28, got {c.due_day}")
+        centres[c.code] = Centre(c.code, c.name_lv, c.name_en, c.active_from, c.town, c.due_day)
     if not centres:
         raise ReferenceError(f"{cpath}: no centres listed")
 
     projects: dict[str, Project] = {}
     for i, raw in enumerate(_read(ppath, "projects"), 1):
-        e = _Entry(ppath, f"project #{i}", raw)
-        e.check_unknown({"code", "number", "name_lv", "name_en", "funder", "centres", "start",
-                         "end", "services_end", "reporting_months", "suppression_threshold",
-                         "budget", "targets", "manual_values"})
-        code = e.get("code", str)
-        e.where = f"project {code!r}"
+        p = _parse(_ProjectFields, raw, ppath, "project", i)
+        code, pc, start, end = p.code, tuple(p.centres), p.start, p.end
+        where = f"project {code!r}"
         if code in projects:
-            e.fail("code is listed twice")
+            _fail(ppath, where, "code is listed twice")
         if code.upper() == "ALL" or "|" in code or "/" in code:
-            e.fail("code may not be ALL or contain '|' or '/'")
-        pc = tuple(e.get("centres", list))
+            _fail(ppath, where, "code may not be ALL or contain '|' or '/'")
         if not pc:
-            e.fail("'centres' must list at least one centre")
+            _fail(ppath, where, "'centres' must list at least one centre")
         for c in pc:
             if c not in centres:
-                e.fail(f"centre {c!r} is not in {cpath.name}")
-        start, end = e.get("start", dt.date), e.get("end", dt.date)
+                _fail(ppath, where, f"centre {c!r} is not in {cpath.name}")
         if end < start:
-            e.fail(f"end {end} is before start {start}")
-        services_end = e.get("services_end", dt.date, False)
-        if services_end and not start <= services_end <= end:
-            e.fail("services_end must lie within start..end")
-        months = e.get("reporting_months", int)
-        if not 1 <= months <= 24:
-            e.fail("reporting_months must be 1-24")
-        threshold = e.get("suppression_threshold", int, False, 5)
-        if threshold < 1:
-            e.fail("suppression_threshold must be at least 1")
+            _fail(ppath, where, f"end {end} is before start {start}")
+        if p.services_end and not start <= p.services_end <= end:
+            _fail(ppath, where, "services_end must lie within start..end")
+        if not 1 <= p.reporting_months <= 24:
+            _fail(ppath, where, "reporting_months must be 1-24")
+        if p.suppression_threshold < 1:
+            _fail(ppath, where, "suppression_threshold must be at least 1")
 
-        budget = []
-        for j, b in enumerate(e.get("budget", list, False, []), 1):
-            be = _Entry(ppath, f"project {code!r}, budget line #{j}", b)
-            be.check_unknown({"source", "amount"})
-            budget.append((be.get("source", str), be.get("amount", float)))
-
-        def scoped(kind, j, item, date_key):
-            te = _Entry(ppath, f"project {code!r}, {kind} #{j}", item)
-            te.check_unknown({"indicator", "value", date_key, "centre", "breakdown"})
-            ind = te.get("indicator", str)
-            if ind not in KNOWN_INDICATORS:
-                te.fail(f"unknown indicator {ind!r} (known: {', '.join(KNOWN_INDICATORS)})")
-            if ind in ALL_ONLY_INDICATORS:
-                te.fail(f"{ind!r} is computed for all projects together (project ALL) only, so a "
-                        "project's target or value cannot name it")
-            centre = te.get("centre", str, False)
-            if centre is not None and centre not in pc:
-                te.fail(f"centre {centre!r} is not one of the project's centres {list(pc)}")
-            bd = te.get("breakdown", str, False)
-            if bd is not None and bd.count("=") != 1:
-                te.fail(f"breakdown must be one key=value pair, got {bd!r}")
-            day = te.get(date_key, dt.date)
+        def scoped(kind, j, s: _ScopedFields, date_key, day):
+            te = f"{where}, {kind} #{j}"
+            if s.indicator not in KNOWN_INDICATORS:
+                _fail(ppath, te, f"unknown indicator {s.indicator!r} (known: {', '.join(KNOWN_INDICATORS)})")
+            if s.indicator in ALL_ONLY_INDICATORS:
+                _fail(ppath, te, f"{s.indicator!r} is computed for all projects together (project ALL) only, so a "
+                      "project's target or value cannot name it")
+            if s.centre is not None and s.centre not in pc:
+                _fail(ppath, te, f"centre {s.centre!r} is not one of the project's centres {list(pc)}")
+            if s.breakdown is not None and s.breakdown.count("=") != 1:
+                _fail(ppath, te, f"breakdown must be one key=value pair, got {s.breakdown!r}")
             if not start <= day <= end:
-                te.fail(f"'{date_key}' {day} is outside the project window {start}..{end}")
-            return ind, te.get("value", float), day, centre, bd
+                _fail(ppath, te, f"'{date_key}' {day} is outside the project window {start}..{end}")
 
-        targets = tuple(Target(ind, v, d, c, bd) for ind, v, d, c, bd in (
-            scoped("target", j, t, "from") for j, t in enumerate(e.get("targets", list, False, []), 1)))
-        manual = tuple(ManualValue(ind, v, d, c, bd) for ind, v, d, c, bd in (
-            scoped("manual value", j, m, "date")
-            for j, m in enumerate(e.get("manual_values", list, False, []), 1)))
-        for m in manual:
+        for j, t in enumerate(p.targets, 1):
+            scoped("target", j, t, "from", t.valid_from)
+        for j, m in enumerate(p.manual_values, 1):
+            scoped("manual value", j, m, "date", m.date)
+        for m in p.manual_values:
             if m.indicator not in MANUAL_INDICATORS:
-                raise ReferenceError(f"{ppath}: project {code!r}: manual value for {m.indicator!r}: "
-                                     "only hand-entered indicators may have manual values")
-        projects[code] = Project(code, e.get("number", str, False), e.get("name_lv", str),
-                                 e.get("name_en", str), e.get("funder", str), pc, start, end,
-                                 months, threshold, services_end, tuple(budget), targets, manual)
+                _fail(ppath, where, f"manual value for {m.indicator!r}: only hand-entered indicators may have manual values")
+        projects[code] = Project(
+            code, p.number, p.name_lv, p.name_en, p.funder, pc, start, end, p.reporting_months,
+            p.suppression_threshold, p.services_end, tuple((b.source, b.amount) for b in p.budget),
+            tuple(Target(t.indicator, t.value, t.valid_from, t.centre, t.breakdown) for t in p.targets),
+            tuple(ManualValue(m.indicator, m.value, m.date, m.centre, m.breakdown) for m in p.manual_values))
     return Reference(centres, projects, (cpath, ppath))
