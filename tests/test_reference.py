@@ -101,6 +101,10 @@ def test_types_as_a_coordinator_writes_them(data_dir):
      "project #1: 'code' must be text, got ['P', 'Q']"),
     ("projects.yaml", CENTRES, PROJECT.replace("start: 2014-01-01", "start: '2016-13-01'"),
      "project 'P': 'start' must be a date YYYY-MM-DD, got '2016-13-01'"),
+    ("projects.yaml", CENTRES, PROJECT.replace("start: 2014-01-01", "start: 2016-13-01"),    # unquoted, as typed
+     "project 'P': 'start' must be a date YYYY-MM-DD, got '2016-13-01'"),
+    ("projects.yaml", CENTRES, PROJECT + "    targets: [{indicator: families_served, value: 1, from: 2014-02-30}]\n",
+     "project 'P', target #1: 'from' must be a date YYYY-MM-DD, got '2014-02-30'"),
     ("projects.yaml", CENTRES, PROJECT.replace("start: 2014-01-01", "start: 2014-01-01 09:00:00"),
      "project 'P': 'start' must be a date YYYY-MM-DD, got datetime.datetime(2014, 1, 1, 9, 0)"),
     ("projects.yaml", CENTRES, PROJECT + "    targets: [{indicator: families_served, value: true, from: 2014-01-01}]\n",

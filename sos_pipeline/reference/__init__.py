@@ -96,9 +96,26 @@ def _file(name: str, data_dir: Path | None) -> Path:
     return override if override.is_file() else config.SHIPPED_REFERENCE / name
 
 
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader, but an impossible date (2016-13-01) stays text.
+
+    SafeLoader raises a bare ValueError for it, naming neither file nor entry; as text it
+    reaches the date check, which names both.
+    """
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
 def _read(path: Path, top: str) -> list:
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ReferenceError(f"{path}: cannot be read as YAML: {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get(top), list):
