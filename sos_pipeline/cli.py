@@ -25,6 +25,49 @@ def _dagster_home() -> None:
         settings.write_text((Path(__file__).parent / "dagster.yaml").read_text())
 
 
+def _tags() -> dict[str, str]:
+    """A CLI run's tags: who started it, and which process runs it (see _settle_abandoned_runs)."""
+    import socket
+
+    return {"sos/trigger": "cli", PROCESS_TAG: f"{socket.gethostname()}:{os.getpid()}"}
+
+
+PROCESS_TAG = "sos/process"
+
+
+def _settle_abandoned_runs(instance) -> list[str]:
+    """Mark failed the runs this command started in a process that has since died (killed, or the
+    machine stopped). Dagster cannot tell on its own: a run executed in the CLI's process stays
+    "started" for ever, in the UI's run list and for the run queue, which would then never admit
+    another writing run (the "warehouse" pool, sos_pipeline/dagster.yaml). Returns their ids."""
+    import socket
+
+    from dagster import DagsterRunStatus, RunsFilter
+
+    host, settled = socket.gethostname(), []
+    records = instance.get_run_records(RunsFilter(
+        statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED], tags={"sos/trigger": "cli"}))
+    for rec in records:
+        where, _, pid = rec.dagster_run.tags.get(PROCESS_TAG, "").rpartition(":")
+        if where != host or not pid.isdigit() or _alive(int(pid)):
+            continue            # another machine's (or an older release's, untagged) run: not ours to judge
+        instance.report_run_failed(rec.dagster_run, f"The process that ran it (pid {pid}) ended before the run "
+                                   "finished (killed?). Nothing it left half-done was published; the next "
+                                   "refresh takes up what it had queued.")
+        settled.append(rec.dagster_run.run_id)
+    return settled
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
     """Take the inbox, load every queued delivery, publish. Returns the exit code."""
     if data_dir is not None:
@@ -57,9 +100,10 @@ def refresh(data_dir: Path | None = None, quiet: bool = False) -> int:
         # Inside the lock: two processes creating a fresh DAGSTER_HOME's run storage at the
         # same moment race on its SQLite schema.
         instance = DagsterInstance.get()
+        _settle_abandoned_runs(instance)
         # One run: take the inbox, load the whole queue (validated at once), indicators, publish.
         r = refresh_job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet_logs,
-                                           tags={"sos/trigger": "cli"})
+                                           tags=_tags())
         if not r.success:
             failed.append(f"refresh (run {r.run_id}){_failure_text(r)}")
         due_line = _due_line(r)
@@ -149,13 +193,13 @@ def _run_extracts(defs, instance, run_config, failed: list[str], keys: list[str]
     run_config = {**run_config, "ops": {"funder_extract": {"config": {"final": final}}}}
     if partition_key:
         r = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                   run_config=run_config, tags={"sos/trigger": "cli"})
+                                   run_config=run_config, tags=_tags())
     else:
         keys = keys or job.partitions_def.get_partition_keys()
         if not keys:
             return "\nFunder extracts: none (the project register lists no project)."
         r = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config, tags={
-            "sos/trigger": "cli", "dagster/asset_partition_range_start": keys[0],
+            **_tags(), "dagster/asset_partition_range_start": keys[0],
             "dagster/asset_partition_range_end": keys[-1]})
     if not r.success:
         failed.append(f"extracts (run {r.run_id}){_failure_text(r)}")
@@ -193,7 +237,9 @@ def report(project: str, period: str, final: bool = False) -> int:
     quiet_logs = {"loggers": {"console": {"config": {"log_level": os.environ.get(
         "SOS_DAGSTER_LOG_LEVEL", "CRITICAL")}}}}
     failed: list[str] = []
-    m = _run_extracts(defs, DagsterInstance.get(), quiet_logs, failed, final=final, partition_key=ep.key)
+    instance = DagsterInstance.get()
+    _settle_abandoned_runs(instance)
+    m = _run_extracts(defs, instance, quiet_logs, failed, final=final, partition_key=ep.key)
     if failed:
         print("sos-pipeline: building the extract failed:", *failed, file=sys.stderr)
         return 1

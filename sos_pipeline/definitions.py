@@ -14,11 +14,6 @@ from sos_pipeline.defs.partitions import delivery_partitions
 from sos_pipeline.defs.resources import Warehouse
 
 
-# Runs that write the warehouse: a Postgres-backed deployment limits them to one at a time by
-# this tag (docs/deployment.md); the writer lock guards the file whatever the deployment.
-WRITES = {"sos/writes": "warehouse"}
-
-
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     data_dir = str(data_dir or config.data_dir())
     ref = reference.load(Path(data_dir))  # strict: a bad file stops here
@@ -32,23 +27,23 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     funder_extract = extracts.build(extract_parts, warehouse)
     assets = [archived, loading, reporting, warehouse, funder_extract]
     intake_job = dg.define_asset_job(
-        "intake", tags=WRITES, selection=[archived],
+        "intake", selection=[archived],
         description="Take every delivery out of the inbox: archive, reject bad names, queue the rest.")
     refresh_job = dg.define_asset_job(
-        "refresh", tags=WRITES, selection=dg.AssetSelection.assets(archived, loaded, reporting, warehouse),
+        "refresh", selection=dg.AssetSelection.assets(archived, loaded, reporting, warehouse),
         description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
                     "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
                     "rebuild the indicators, publish, check that every centre has delivered its months past "
                     "their due day (deliveries_due, a warning). Then the `extracts` job rebuilds the funder "
                     "extracts.")
     load_job = dg.define_asset_job(
-        "load_delivery", tags=WRITES, selection=dg.AssetSelection.assets(core),
+        "load_delivery", selection=dg.AssetSelection.assets(core),
         description="Load the deliveries queued for the centre-months you pick (one run, however many "
                     "partitions): the same loading as `refresh`, validated by the same suites, each "
                     "centre-month's `validation` check passed or failed. Run `intake` first if the "
                     "export is still in the inbox, and `publish` after.")
     publish_job = dg.define_asset_job(
-        "publish", tags=WRITES, selection=[reporting, warehouse],
+        "publish", selection=[reporting, warehouse],
         description="Rebuild the indicators (reporting.*) from what core holds, and publish the working "
                     "warehouse as warehouse.duckdb.")
     extracts_job = dg.define_asset_job(
@@ -61,15 +56,15 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         description="Mark one extract final once it has been sent to the funder (pick its partition): "
                     "it is rebuilt if anything changed, then its files are never written again. A later "
                     "change to its numbers writes a new version beside it.")
-    sensor, schedule = automation.build([refresh_job, intake_job, load_job, publish_job, extracts_job],
-                                        extract_parts.get_partition_keys())
+    sensor, schedule, follow = automation.build([refresh_job, intake_job, load_job, publish_job, extracts_job],
+                                                funder_extract)
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(
         executor=dg.in_process_executor,
         assets=assets, asset_checks=[due_check],
         jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
-        sensors=[sensor], schedules=[schedule],
+        sensors=[sensor, follow], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows())})
 
 

@@ -27,7 +27,8 @@ def test_demo_key_is_announced(data_dir, monkeypatch, capsys):
 
 def test_broken_reference_stops_the_run_naming_the_file(data_dir, capsys):
     (data_dir / "reference").mkdir()
-    (data_dir / "reference" / "centres.yaml").write_text("centres:\n  - code: bau\n", encoding="utf-8")
+    (data_dir / "reference" / "centres.yaml").write_text("centres:\n  - code: bau\n    name_lv: Bauska\n    name_en: Bauska\n"
+                                                         "    active_from: 2013-01-01\n", encoding="utf-8")
     writers.write_csv_utf8(data_dir / "inbox", "BAU_2016-03", clean_tables("BAU", 2016, 3))
     assert cli.main(["refresh"]) == 2
     err = capsys.readouterr().err
@@ -56,8 +57,8 @@ def test_loading_a_centre_month_with_nothing_queued_says_so_and_changes_nothing(
     con.close()
     defs = build_definitions(str(data_dir))
     refresh_run = [r for r in DagsterInstance.get().get_runs() if r.job_name == "refresh"][0]
-    assert {k: v for k, v in refresh_run.tags.items() if k.startswith("sos/") and k != "sos/trigger"
-            and k != "sos/writes"} == {"sos/accepted": "1", "sos/superseded": "0", "sos/unchanged": "0",
+    assert {k: v for k, v in refresh_run.tags.items() if k.startswith("sos/")
+            and k not in ("sos/trigger", "sos/process")} == {"sos/accepted": "1", "sos/superseded": "0", "sos/unchanged": "0",
                                        "sos/rejected": "0"}
     with DagsterInstance.ephemeral() as instance:
         r = defs.resolve_job_def("load_delivery").execute_in_process(
@@ -73,8 +74,9 @@ def test_loading_a_centre_month_with_nothing_queued_says_so_and_changes_nothing(
     con.close()
 
 
-def test_dagster_home_queues_runs_one_at_a_time(data_dir, monkeypatch, tmp_path):
-    """The persistent DAGSTER_HOME the CLI sets up limits the run queue to one writing run."""
+def test_dagster_home_admits_one_writing_run_at_a_time(data_dir, monkeypatch, tmp_path):
+    """The persistent DAGSTER_HOME the CLI sets up queues runs and gives each concurrency pool
+    (the writers' "warehouse", the extracts' "reports") one run at a time."""
     import os
 
     from dagster import DagsterInstance
@@ -86,4 +88,5 @@ def test_dagster_home_queues_runs_one_at_a_time(data_dir, monkeypatch, tmp_path)
     with DagsterInstance.get() as instance:
         coordinator = instance.run_coordinator
         assert type(coordinator).__name__ == "QueuedRunCoordinator"
-        assert coordinator.get_run_queue_config().max_concurrent_runs == 1
+        pool = instance.get_concurrency_config().pool_config
+        assert (pool.default_pool_limit, pool.pool_granularity.value) == (1, "run")

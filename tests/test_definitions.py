@@ -31,11 +31,11 @@ def test_definitions_snapshot(data_dir):
     assert {k.to_user_string() for k in refresh.asset_layer.executable_asset_keys} >= {
         "archived_deliveries", "loaded_deliveries", "indicator_values", "warehouse"}
     assert refresh.partitions_def is None
-    # Writing runs carry the tag a shared deployment limits to one at a time (docs/deployment.md).
-    assert {j: repo.get_job(j).tags.get("sos/writes") for j in ("refresh", "load_delivery", "publish",
-                                                                "intake", "extracts")} == {
-        "refresh": "warehouse", "load_delivery": "warehouse", "publish": "warehouse", "intake": "warehouse",
-        "extracts": None}
+    # Writing runs are in the pool that admits one run at a time (test_automation.py: every step).
+    assert {j: {n.definition.pool for n in repo.get_job(j).graph.node_dict.values()} - {None}
+            for j in ("refresh", "load_delivery", "publish", "intake", "extracts")} == {
+        "refresh": {"warehouse"}, "load_delivery": {"warehouse"}, "publish": {"warehouse"},
+        "intake": {"warehouse"}, "extracts": {"reports"}}
     assert dg.AssetKey("indicator_values") in graph.get(dg.AssetKey("warehouse")).parent_keys
     publish = repo.get_job("publish")
     assert {k.to_user_string() for k in publish.asset_layer.executable_asset_keys} >= {
@@ -76,7 +76,7 @@ def test_definitions_snapshot(data_dir):
     (schedule,) = repo.schedule_defs
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/Riga")
     assert schedule.job_name == "refresh"
-    assert [s.name for s in repo.sensor_defs] == ["inbox_sensor"]
+    assert sorted(s.name for s in repo.sensor_defs) == ["extracts_follow_publish", "inbox_sensor"]
 
 
 def test_a_new_centre_brings_its_partitions_without_code(data_dir):
@@ -126,7 +126,7 @@ def test_the_sensor_asks_for_a_refresh_when_the_inbox_has_a_delivery(data_dir):
     (data_dir / "inbox" / "BAU_2016-03").mkdir()
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
-    assert [r.job_name for r in requests] == ["refresh", "extracts"]
+    assert [r.job_name for r in requests] == ["refresh"]        # the extracts follow (test_automation.py)
 
 
 def test_queued_deliveries_make_one_refresh_run_not_one_run_per_delivery(data_dir):
@@ -142,12 +142,8 @@ def test_queued_deliveries_make_one_refresh_run_not_one_run_per_delivery(data_di
     sensor = defs.get_repository_def().get_sensor_def("inbox_sensor")
     with dg.build_sensor_context() as ctx:
         requests = sensor(ctx)
-    assert [(r.job_name, r.partition_key) for r in requests] == [("refresh", None), ("extracts", None)]
+    assert [(r.job_name, r.partition_key) for r in requests] == [("refresh", None)]
     assert requests[0].tags["sos/queued"] == "2"
-    # one run for every extract (the asset's single-run backfill policy)
-    keys = defs.get_repository_def().get_job("extracts").partitions_def.get_partition_keys()
-    assert requests[-1].tags["dagster/asset_partition_range_start"] == keys[0]
-    assert requests[-1].tags["dagster/asset_partition_range_end"] == keys[-1]
 
 
 def test_the_validation_check_reports_every_suite():

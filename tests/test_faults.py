@@ -490,15 +490,26 @@ data = defs.resolve_schedule_def("nightly_refresh").evaluate_tick(
 requests = list(data.run_requests or [])
 print("requests", json.dumps([r.job_name for r in requests]), flush=True)
 quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-ok = True
-for req in requests:    # what the run queue does with them: one run after the other
-    r = defs.resolve_job_def(req.job_name).execute_in_process(
-        instance=instance, partition_key=req.partition_key, tags=dict(req.tags),
-        run_config={**(req.run_config or {}), **quiet}, raise_on_error=False)
-    print("run", req.job_name, "succeeded" if r.success else "FAILED", flush=True)
+tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)   # the extracts sensor, before
+
+
+def run(job, tags):
+    r = defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags, run_config=quiet,
+                                                     raise_on_error=False)
+    print("run", job, "succeeded" if r.success else "FAILED", flush=True)
     for ev in r.get_step_failure_events():
         print(ev.step_key, ev.step_failure_data.error.to_string()[-4000:], file=sys.stderr, flush=True)
-    ok = ok and r.success
+    return r.success
+
+
+ok = all([run(req.job_name, dict(req.tags)) for req in requests])
+# Then what the extracts_follow_publish sensor starts: one run of every requested extract.
+tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+keys = sorted(tick.get_requested_partitions(dg.AssetKey("funder_extract")))
+print("extracts requested", len(keys), flush=True)
+if keys:
+    ok = run("extracts", {"dagster/asset_partition_range_start": keys[0],
+                          "dagster/asset_partition_range_end": keys[-1]}) and ok
 sys.exit(0 if ok else 1)
 """
 

@@ -1,16 +1,28 @@
 """Funder extracts: one partition per project and period, derived from projects.yaml (a new
 project brings its partitions without a code change). Built from the published warehouse
-after each publish; a run may cover one partition (the UI, `sos-pipeline report`) or all of
-them (the refresh, the sensor, the schedule: one run, BackfillPolicy.single_run)."""
+whenever what it holds changes (FOLLOW_PUBLISH, evaluated by the `extracts_follow_publish`
+sensor; `sos-pipeline refresh` builds them itself right after its publish); a run may cover
+one partition (the UI, `sos-pipeline report`) or all of them (one run, BackfillPolicy.single_run)."""
 
 import warnings
 
 import dagster as dg
 
 from sos_pipeline import reference
-from sos_pipeline.defs.resources import Warehouse
+from sos_pipeline.defs.resources import REPORTS_POOL, Warehouse
 
 GROUP = "extracts"
+SENSOR = "extracts_follow_publish"
+
+# Dagster's eager condition, with "a dependency was updated" narrowed to "the published warehouse's
+# data version changed": the warehouse asset's data version is the fingerprint of what the file
+# holds (defs/publish.py), so a refresh that publishes nothing new requests no extracts. As with
+# eager: not while an upstream step or an extracts run is in progress, nor before a first publish;
+# a new project's partitions (new in projects.yaml) are requested once the warehouse exists.
+FOLLOW_PUBLISH = dg.AutomationCondition.eager().replace(
+    dg.AutomationCondition.any_deps_updated(),
+    dg.AutomationCondition.any_deps_match(dg.AutomationCondition.data_version_changed()).with_label(
+        "published warehouse changed")).with_label("follows the published warehouse")
 
 
 def extract_partitions(ref: reference.Reference) -> dg.StaticPartitionsDefinition:
@@ -32,11 +44,13 @@ def build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
 
 def _build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
     @dg.asset(group_name=GROUP, partitions_def=partitions, deps=[warehouse_asset], kinds={"xlsx", "html", "csv"},
-              backfill_policy=dg.BackfillPolicy.single_run(),
+              backfill_policy=dg.BackfillPolicy.single_run(), pool=REPORTS_POOL,
+              automation_condition=FOLLOW_PUBLISH,
               description="Funder report extract for one project and period, under "
                           "reports/<PROJECT>/<PERIOD>/: report.xlsx, report.html with charts, a CSV per "
                           "sheet, manifest.json. Small cells suppressed. Read from the published "
-                          "warehouse. A final extract is never rewritten; a change writes a new version.")
+                          "warehouse, whenever what it holds changes. A final extract is never rewritten; "
+                          "a change writes a new version.")
     def funder_extract(context: dg.AssetExecutionContext, config: ExtractConfig, warehouse: Warehouse):
         from sos_pipeline.extracts import build as build_extracts
 

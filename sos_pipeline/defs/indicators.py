@@ -15,7 +15,7 @@ import time
 
 import dagster as dg
 
-from sos_pipeline.defs.resources import Warehouse
+from sos_pipeline.defs.resources import WRITER_POOL, Warehouse
 from sos_pipeline.indicators.catalogue import catalogue, families, indicators_of
 
 GROUP = "indicators"
@@ -55,7 +55,7 @@ def build(core_assets):
                                  "actual for every reporting period."),
     ]
 
-    @dg.multi_asset(name="build_indicators", specs=specs, can_subset=True,
+    @dg.multi_asset(name="build_indicators", specs=specs, can_subset=True, pool=WRITER_POOL,
                     description="Computes the indicators (sos_pipeline/indicators/build.py), one asset "
                                 "after the other, each in one transaction.")
     def build_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse):

@@ -18,7 +18,7 @@ import dagster as dg
 
 from sos_pipeline.defs import records
 from sos_pipeline.defs.records import CHECK, CORE
-from sos_pipeline.defs.resources import Warehouse
+from sos_pipeline.defs.resources import WRITER_POOL, Warehouse
 
 LOADED = dg.AssetKey("loaded_deliveries")
 
@@ -53,7 +53,7 @@ def _validation_check(partitions: dg.PartitionsDefinition) -> dg.AssetCheckSpec:
 
 def build(partitions: dg.PartitionsDefinition):
 
-    @dg.asset(group_name="ingest", kinds={"filesystem"},
+    @dg.asset(group_name="ingest", kinds={"filesystem"}, pool=WRITER_POOL,
               description="Takes every delivery out of the inbox: archives it byte for byte with its "
                           "sha256, rejects malformed names, unknown centres and months not yet ended "
                           "(quarantine; a failed `validation` check on the centre-month when there is "
@@ -94,7 +94,7 @@ def build(partitions: dg.PartitionsDefinition):
                                      "shows on core_delivery with its `validation` check."),
         ],
         check_specs=[_validation_check(partitions)],
-        can_subset=True, backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True, backfill_policy=dg.BackfillPolicy.single_run(), pool=WRITER_POOL,
         description="The one loading path (sos_pipeline/ingest/batch.py).")
     def load_deliveries(context: dg.AssetExecutionContext, warehouse: Warehouse):
         from sos_pipeline.ingest.intake import pending_list

@@ -3,11 +3,12 @@ whether every centre has delivered its latest month that is past its due day."""
 
 import dagster as dg
 
-from sos_pipeline.defs.resources import Warehouse
+from sos_pipeline.defs.resources import WRITER_POOL, Warehouse
 
 
 def build(core_assets, indicator_values):
     @dg.asset(group_name="publish", deps=[*core_assets, indicator_values], kinds={"duckdb", "parquet"},
+              pool=WRITER_POOL,
               description="The published warehouse.duckdb analysts open read-only: a complete copy of "
                           "the working file in the storage format DuckDB 1.4 and later read, swapped in by "
                           "atomic rename (readers never see a half-built state and never block the "
@@ -20,8 +21,11 @@ def build(core_assets, indicator_values):
 
         paths = warehouse.paths()
         out = publish_if_changed(paths)
+        # The data version is the fingerprint of what the file holds (warehouse/state.py): the
+        # funder extracts follow a change of it (defs/extracts.FOLLOW_PUBLISH), not every publish.
+        version = dg.DataVersion(out["fingerprint"]) if out.get("fingerprint") else None
         if out.get("unchanged"):
-            return dg.MaterializeResult(metadata={
+            return dg.MaterializeResult(data_version=version, metadata={
                 "path": dg.MetadataValue.path(out["path"]), "unchanged": True,
                 "why": "The published warehouse already holds exactly this state (same deliveries, audit, "
                        "reference data, code and day): not copied again."})
@@ -35,7 +39,7 @@ def build(core_assets, indicator_values):
             con.close()
         lines = ["| centre | months loaded | first | last |", "|---|---|---|---|"]
         lines += [f"| {c} | {n} | {a:%Y-%m} | {b:%Y-%m} |" for c, n, a, b in months]
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(data_version=version, metadata={
             "path": dg.MetadataValue.path(out["path"]), "size_bytes": out["bytes"],
             "parquet": dg.MetadataValue.path(out["parquet"]), "parquet_tables": len(out["parquet_tables"]),
             "deliveries_by_status": dg.MetadataValue.json(status),

@@ -7,6 +7,15 @@ import dagster as dg
 from sos_pipeline import config, reference
 
 
+# Concurrency pools (the instance's dagster.yaml gives each pool one run at a time): the ops that
+# write the working warehouse are in WRITER_POOL, the funder extracts (which write reports/ and
+# read only the published file) in REPORTS_POOL. So an extracts run may go on beside a load, and
+# two writing runs never overlap. The writer lock (warehouse/db.writer_lock) still guards the file
+# against what runs outside Dagster's queue: the CLI's own runs.
+WRITER_POOL = "warehouse"
+REPORTS_POOL = "reports"
+
+
 class Warehouse(dg.ConfigurableResource):
     """SOS_DATA_DIR: inbox, archive, quarantine, the working and the published warehouse.
     Its settings are read once, when the definitions are built (config.py reads the

@@ -221,7 +221,8 @@ def publish_if_changed(paths: Paths) -> dict:
             return publish(paths, fingerprint)
         permissions.for_readers(paths.published)
         permissions.for_readers_tree(paths.parquet)
-        return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True}
+        return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True,
+                "fingerprint": fingerprint}
 
 
 def publish(paths: Paths, fingerprint: str | None = None) -> dict:
@@ -237,7 +238,7 @@ def publish(paths: Paths, fingerprint: str | None = None) -> dict:
                 state.store(con, state.PUBLISH, fingerprint)
         finally:
             con.close()
-        return _publish(paths)
+        return {**_publish(paths), "fingerprint": fingerprint}
 
 
 def _publish(paths: Paths) -> dict:
