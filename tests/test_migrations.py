@@ -16,7 +16,7 @@ import sys
 import duckdb
 import pytest
 
-from sos_pipeline import config
+from sos_pipeline import cli, config
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
@@ -32,7 +32,7 @@ def _has_commit() -> bool:
 
 
 @pytest.mark.skipif(not _has_commit(), reason=f"commit {PREVIOUS} is not in this clone's history")
-def test_a_warehouse_of_the_previous_release_is_upgraded_on_the_first_refresh(tmp_path):
+def test_a_warehouse_of_the_previous_release_is_upgraded_on_the_first_refresh(tmp_path, monkeypatch, capsys):
     old = tmp_path / "previous"
     old.mkdir()
     archive = subprocess.run(["git", "-C", str(config.REPO_ROOT), "archive", PREVIOUS, "sos_pipeline", "sql",
@@ -62,10 +62,11 @@ def test_a_warehouse_of_the_previous_release_is_upgraded_on_the_first_refresh(tm
     assert "staging" in schemas and before > 0
 
     writers.write_csv_utf8(data / "inbox", "BAU_2016-04", clean_tables("BAU", 2016, 4))
-    r = subprocess.run([sys.executable, "-m", "sos_pipeline", "refresh"], cwd=config.REPO_ROOT, env=env,
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-3000:]
-    assert "BAU_2016-04      accepted" in r.stdout
+    for k in ("SOS_DATA_DIR", "SOS_PSEUDONYM_KEY", "DAGSTER_HOME"):     # this release: `sos-pipeline refresh`
+        monkeypatch.setenv(k, env[k])
+    monkeypatch.delenv("SOS_ENV", raising=False)
+    assert cli.main(["refresh"]) == 0
+    assert "BAU_2016-04      accepted" in capsys.readouterr().out
     for db in (data / ".work" / "warehouse.duckdb", data / "warehouse.duckdb"):
         con = duckdb.connect(str(db), read_only=True)
         try:

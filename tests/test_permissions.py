@@ -5,8 +5,6 @@ from __future__ import annotations
 import grp
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -58,15 +56,19 @@ def _deliveries(data_dir: Path) -> None:
         assert mode & 0o044, f"{p} should start readable by others ({oct(mode)})"
 
 
-def _refresh(data_dir: Path, **env: str) -> subprocess.CompletedProcess:
-    """`python -m sos_pipeline refresh` as the coordinator runs it, from a shell whose umask
-    (022) lets everyone read what it creates."""
-    full = {k: v for k, v in os.environ.items() if k != permissions.ENV}
-    full.update(env)
-    r = subprocess.run([sys.executable, "-m", "sos_pipeline", "refresh"], env=full, umask=0o022,
-                       capture_output=True, text=True, timeout=600, cwd=config.REPO_ROOT)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return r
+def _refresh(data_dir: Path, **env: str) -> None:
+    """`sos-pipeline refresh` (its main(), in this process) as the coordinator runs it, from a
+    shell whose umask (022) lets everyone read what it creates; env: SOS_SHARE_GROUP or not."""
+    saved = {k: os.environ.get(k) for k in {permissions.ENV, *env}}
+    os.environ.pop(permissions.ENV, None)
+    os.environ.update(env)
+    old = os.umask(0o022)
+    try:
+        assert cli.main(["refresh"]) == 0
+    finally:
+        os.umask(old)
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
 
 
 def _tree(root: Path) -> dict[str, os.stat_result]:
