@@ -170,9 +170,18 @@ def pytest_configure(config):
     _SAMPLE.update(root=root, owner=True)
 
 
+def _weight(item) -> float:
+    mark = item.get_closest_marker("heavy")
+    return float(mark.args[0]) if mark and mark.args else 0.0
+
+
 def pytest_collection_modifyitems(session, config, items):
+    """Heavy modules first, the longest first, so that two xdist workers (which take whole files,
+    --dist loadfile, in this order) end at about the same time; the tests that read the sample
+    warehouse last, to give its build time (stable sorts: a module's tests keep their order)."""
     import os
 
+    items.sort(key=lambda i: -_weight(i))
     needing = [i for i in items if "sample_warehouse" in getattr(i, "fixturenames", ())]
     if not needing:
         return

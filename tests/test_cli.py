@@ -7,6 +7,8 @@ from sos_pipeline import cli, config
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
+from conftest import one_project
+
 
 def test_production_without_a_key_refuses_to_run(data_dir, monkeypatch, capsys):
     monkeypatch.delenv("SOS_PSEUDONYM_KEY")
@@ -43,14 +45,16 @@ def test_loading_a_centre_month_with_nothing_queued_says_so_and_changes_nothing(
 
     from sos_pipeline.definitions import build_definitions
 
+    one_project(data_dir)
     writers.write_csv_cp1257(data_dir / "inbox", "VAL_2016-06", clean_tables("VAL", 2016, 6))
     assert cli.main(["refresh"]) == 0
     out = capsys.readouterr().out
     assert "VAL_2016-06      accepted" in out and "accepted   1" in out
     # The summary names the indicators just published and each project's figures against its
-    # targets: VAL has EEA-2013-150's 50-family target, and no EEA activity in 2016.
+    # targets: BAU-FS (conftest's one project) aims at 20 families, and none of the month's
+    # contacts, sessions or events names the project.
     assert "values in reporting.indicator_values" in out
-    assert any(line.split()[:2] == ["EEA-2013-150", "families_served"] and line.split()[-3:] == ["0", "/", "116"]
+    assert any(line.split()[:2] == ["BAU-FS", "families_served"] and line.split()[-3:] == ["0", "/", "20"]
                for line in out.splitlines())
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     before = con.execute("SELECT * FROM core.children ORDER BY ALL").fetchall()

@@ -44,6 +44,8 @@ import pytest
 from sos_pipeline import cli, reference
 from sos_pipeline.sample import writers
 
+pytestmark = pytest.mark.heavy(15)   # seconds on one core: run early (tests/conftest.py)
+
 D, T = dt.date, dt.datetime
 BAU, VAL, ISL = "BAU", "VAL", "ISL"
 

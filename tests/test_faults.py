@@ -44,6 +44,8 @@ from sos_pipeline import contract, faults
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
+pytestmark = pytest.mark.heavy(90)   # seconds on one core: run early (tests/conftest.py)
+
 KEY = "test-pseudonym-key"
 PROCESS_TIMEOUT = 300      # s: any one refresh, even with four processes sharing two cores
 PAUSE_TIMEOUT = 120        # s: until a paused refresh reaches its pause point

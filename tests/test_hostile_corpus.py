@@ -31,6 +31,8 @@ from conftest import TEST_KEY
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
+pytestmark = pytest.mark.heavy(20)   # seconds on one core: run early (tests/conftest.py)
+
 # Personal data planted in names, headers and cells. Each is found in the archive (positive
 # control) and nowhere else.
 CODE_IN_DELIVERY_NAME = "230385-12345"          # 23.03.1985, century digit 1

@@ -41,6 +41,8 @@ from conftest import TEST_KEY
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
+pytestmark = pytest.mark.heavy(30)   # seconds on one core: run early (tests/conftest.py)
+
 MARKER = "CANARY-5d1c0e-OUTSIDE"        # only ever written outside the data folder
 FORMULA_START = ("=", "+", "-", "@")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

@@ -7,6 +7,7 @@ reporting.completeness must then say "rejected" for its month: the refresh sees 
 from __future__ import annotations
 
 import duckdb
+import pytest
 from dagster import AssetKey, DagsterInstance
 
 from sos_pipeline import cli
@@ -14,6 +15,8 @@ from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
 from conftest import one_project
+
+pytestmark = pytest.mark.heavy(10)   # seconds on one core: run early (tests/conftest.py)
 
 
 def _completeness(data, month: str) -> str:

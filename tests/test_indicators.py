@@ -21,6 +21,8 @@ import pytest
 from sos_pipeline import cli
 from sos_pipeline.sample import writers
 
+pytestmark = pytest.mark.heavy(14)   # seconds on one core: run early (tests/conftest.py)
+
 D = dt.date
 LONG, MID, BAU, VAL, ISL = "LONG", "MID", "BAU", "VAL", "ISL"
 

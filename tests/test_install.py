@@ -21,6 +21,8 @@ from sos_pipeline.sample.bad_corpus import clean_tables
 
 from conftest import TEST_KEY, one_project
 
+pytestmark = pytest.mark.heavy(17)   # seconds on one core: run early (tests/conftest.py)
+
 
 @pytest.mark.skipif(os.environ.get("SOS_OFFLINE") == "1", reason="pip needs the package registry (setuptools)")
 def test_a_non_editable_install_refreshes(tmp_path):

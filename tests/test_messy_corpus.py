@@ -45,6 +45,8 @@ from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from sos_pipeline.ingest.pseudonym import pseudonym
 
+pytestmark = pytest.mark.heavy(13)   # seconds on one core: run early (tests/conftest.py)
+
 KEY = TEST_KEY.encode("utf-8")        # config.pseudonym_key(): SOS_PSEUDONYM_KEY as UTF-8
 BOM = codecs.BOM_UTF8
 TOWN = {"BAU": "Bauska", "VAL": "Valmiera"}

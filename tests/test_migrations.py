@@ -22,6 +22,8 @@ from sos_pipeline.sample.bad_corpus import clean_tables
 
 from conftest import TEST_KEY, one_project
 
+pytestmark = pytest.mark.heavy(15)   # seconds on one core: run early (tests/conftest.py)
+
 PREVIOUS = "55ae81b"        # the last commit with the staging path (release 0.1.0 as installed)
 
 

@@ -15,6 +15,8 @@ from sos_pipeline import cli, config, permissions
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
 
+pytestmark = pytest.mark.heavy(15)   # seconds on one core: run early (tests/conftest.py)
+
 PRIVATE = ("archive", "quarantine", ".work", "inbox")
 
 

@@ -14,6 +14,8 @@ from sos_pipeline.sample.bad_corpus import WARNING_KINDS, clean_tables, write_ba
 
 from conftest import one_project
 
+pytestmark = pytest.mark.heavy(45)   # seconds on one core: run early (tests/conftest.py)
+
 CORE = ("families", "children", "services", "group_sessions", "group_attendance", "events",
         "event_participants", "mentoring", "trainings")
 

@@ -7,11 +7,14 @@ import sys
 import time
 
 import duckdb
+import pytest
 from conftest import one_project
 
 from sos_pipeline import cli
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
+
+pytestmark = pytest.mark.heavy(30)   # seconds on one core: run early (tests/conftest.py)
 
 
 def _services(con) -> int:
