@@ -11,6 +11,8 @@ if ! bash scripts/setup-duckdb1.sh; then
 fi
 # Lint first (pyproject.toml [tool.ruff]): seconds, and a failure says exactly where.
 .venv/bin/ruff check sos_pipeline bench scripts tests
-# Two workers (pytest-xdist), one test file each at a time (module fixtures build once): on 2
-# cores the suite takes about two thirds of its time on one. SOS_TEST_WORKERS=0 runs it serially.
-exec .venv/bin/python -m pytest -q -n "${SOS_TEST_WORKERS:-2}" --dist loadfile "$@"
+# Two workers (pytest-xdist), one test file each at a time (module fixtures build once), taken in
+# the order tests/conftest.py gives (heavy modules first; xdist would otherwise order files by
+# their number of tests): on 2 cores the suite takes about two thirds of its time on one.
+# SOS_TEST_WORKERS=0 runs it serially.
+exec .venv/bin/python -m pytest -q -n "${SOS_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

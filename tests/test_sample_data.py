@@ -26,6 +26,8 @@ from sos_pipeline.sample.generator import simulate
 from sos_pipeline.sample.bad_corpus import KINDS, UNDECODABLE_BYTE, WARNING_KINDS, clean_tables, tables_for
 from sos_pipeline.sample.writers import CSV_CP1257, CSV_UTF8, XLSX
 
+pytestmark = pytest.mark.heavy(14)   # seconds on one core: run early (tests/conftest.py)
+
 LATVIAN = set("āčēģīķļņšūžĀČĒĢĪĶĻŅŠŪŽ")
 REF_IN_TEXT = re.compile(r"(?<![A-Z])[BV]-\d{4}")      # a BAU or VAL case number
 

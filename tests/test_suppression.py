@@ -14,6 +14,8 @@ from sos_pipeline.extracts.suppress import (
     total_of,
 )
 
+pytestmark = pytest.mark.heavy(12)   # seconds on one core: run early (tests/conftest.py)
+
 ALL = "ALL"
 
 

@@ -28,6 +28,8 @@ from sos_pipeline.findings import ERROR, WARNING
 from sos_pipeline.validation import rules as R
 from sos_pipeline.validation import suites as S
 
+pytestmark = pytest.mark.heavy(30)   # seconds on one core: run early (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
