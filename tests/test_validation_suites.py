@@ -28,7 +28,7 @@ from sos_pipeline.findings import ERROR, WARNING
 from sos_pipeline.validation import rules as R
 from sos_pipeline.validation import suites as S
 
-pytestmark = pytest.mark.heavy(30)   # seconds on one core: run early (tests/conftest.py)
+pytestmark = pytest.mark.heavy(20)   # seconds on one core: run early (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -436,12 +436,23 @@ def test_clean_delivery_passes_every_suite():
     assert out == {s: [] for s in S.suite_names()}
 
 
+@pytest.fixture(scope="module")
+def every_case() -> dict:
+    """Every case's delivery (a clean one broken in one way), validated in one batch, as the
+    loader validates a queue: each suite runs once for all of them, and each finding must come
+    back to its own delivery. rule id -> suite -> findings."""
+    items = []
+    for rule_id in sorted(CASES):
+        rows, ctx = H.clean_rows(), {}
+        CASES[rule_id].mutate(rows, ctx)
+        items.append((H.tables_from(rows), H.context(**ctx)))
+    return dict(zip(sorted(CASES), S.validate_batch(items)))
+
+
 @pytest.mark.parametrize("rule_id", sorted(CASES))
-def test_rule(rule_id):
+def test_rule(rule_id, every_case):
     case, rule = CASES[rule_id], R.rule(rule_id)
-    rows, ctx = H.clean_rows(), {}
-    case.mutate(rows, ctx)
-    findings = run(rows, [rule.suite], **ctx)[rule.suite]
+    findings = every_case[rule_id][rule.suite]
     assert sorted(f.rule for f in findings) == sorted([rule_id, *case.also])
     f = next(f for f in findings if f.rule == rule_id)
     assert f.rows == case.rows
