@@ -210,7 +210,8 @@ def _fingerprint(con, paths: Paths) -> str | None:
 def publish_if_changed(paths: Paths) -> dict:
     """publish(), unless the published file already holds exactly the working file's state
     (warehouse/state.py): then only the readers' permissions are set again (SOS_SHARE_GROUP may
-    have changed) and {"unchanged": True} is returned."""
+    have changed), on reports/ too, where no extracts run follows an unchanged publish; and
+    {"unchanged": True} is returned."""
     with writer_lock(paths):
         con = duckdb.connect(str(paths.working_db))
         try:
@@ -221,6 +222,9 @@ def publish_if_changed(paths: Paths) -> dict:
             return publish(paths, fingerprint)
         permissions.for_readers(paths.published)
         permissions.for_readers_tree(paths.parquet)
+        from sos_pipeline.extracts import reports_lock
+        with reports_lock(paths):           # not while an extracts run writes there
+            permissions.secure_reports(paths.reports)
         return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True,
                 "fingerprint": fingerprint}
 
