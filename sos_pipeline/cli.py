@@ -200,17 +200,16 @@ def _extracts_current(instance, keys: list[str]) -> bool:
     def version(rec):
         return rec.asset_materialization.tags.get("dagster/data_version") if rec.asset_materialization else None
 
-    recent = instance.fetch_materializations(AssetKey("warehouse"), limit=50).records   # newest first
+    # newest first; when all 50 hold the current version, the oldest of them stands in for its first
+    # publish: extracts built before it are then taken as old (one extracts run too many, at worst)
+    recent = instance.fetch_materializations(AssetKey("warehouse"), limit=50).records
     if not recent or version(recent[0]) is None:
         return False
-    since = None
+    since = recent[0].storage_id
     for rec in recent:
         if version(rec) != version(recent[0]):
             break
         since = rec.storage_id
-    else:
-        if len(recent) == 50:
-            return False                     # the same state published 50 times: not worth telling
     built = instance.get_latest_storage_id_by_partition(
         AssetKey("funder_extract"), DagsterEventType.ASSET_MATERIALIZATION, set(keys))
     return set(built) == set(keys) and min(built.values()) > since

@@ -56,8 +56,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         description="Mark one extract final once it has been sent to the funder (pick its partition): "
                     "it is rebuilt if anything changed, then its files are never written again. A later "
                     "change to its numbers writes a new version beside it.")
-    sensor, schedule, follow = automation.build([refresh_job, intake_job, load_job, publish_job, extracts_job],
-                                                funder_extract)
+    sensor, schedule, follow = automation.build(refresh_job, funder_extract)
     # One process per run, not one per step: the steps share one import of the reader and of
     # Great Expectations (~5 s), and they run one after the other anyway (single writer).
     return dg.Definitions(

@@ -35,8 +35,8 @@ def refresh_requests(paths, tag: str) -> list[dg.RunRequest]:
                           tags={"sos/queued": str(len(pending))})]
 
 
-def build(jobs, extracts_asset):
-    @dg.sensor(jobs=jobs, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+def build(refresh_job, extracts_asset):
+    @dg.sensor(job=refresh_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
                description="Notices deliveries dropped into the inbox (and deliveries queued for loading) "
                            "and starts the runs that load and publish them.")
     def inbox_sensor(context: dg.SensorEvaluationContext):
@@ -45,7 +45,7 @@ def build(jobs, extracts_asset):
             return dg.SkipReason("The inbox is empty and nothing is waiting to be loaded.")
         return requests
 
-    @dg.schedule(cron_schedule="0 2 * * *", execution_timezone="Europe/Riga", job=jobs[0],
+    @dg.schedule(cron_schedule="0 2 * * *", execution_timezone="Europe/Riga", job=refresh_job,
                  default_status=dg.DefaultScheduleStatus.RUNNING,
                  description="The nightly refresh, 02:00 Riga time: take the inbox, load, publish (the funder "
                              "extracts follow when the published warehouse changed).")
