@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape
 import duckdb
 import openpyxl
 import pytest
-from conftest import TEST_KEY
+from conftest import TEST_KEY, one_project
 
 from sos_pipeline.sample import writers
 from sos_pipeline.sample.bad_corpus import clean_tables
@@ -373,6 +373,9 @@ def build_hostile(root: Path) -> Run:
     run = Run(root, root / "data")
     inbox = run.data / "inbox"
     inbox.mkdir(parents=True)
+    # The project register of conftest (BAU-FS, BAU and VAL, 2016: where the hostile months are):
+    # its 3 funder extracts hold them; the shipped register's 23 others would hold none of them.
+    one_project(run.data)
     # Outside the data folder: a canary folder, and a complete valid delivery.
     canary = root / "canary"
     (canary / "sub").mkdir(parents=True)

@@ -251,7 +251,9 @@ def test_generate_is_deterministic_and_fast(sample, tmp_path):
 
 
 def test_other_seed_gives_other_data():
-    a, b = simulate(seed=1), simulate(seed=2)
+    # The simulation is what the seed drives; the calibration on top (4 s a seed, run by the
+    # sample fixture above) only nudges it towards the published figures.
+    a, b = simulate(seed=1, calibrate=False), simulate(seed=2, calibrate=False)
     assert [m.name for m in a] == [m.name for m in b]
     assert [m.tables for m in a] != [m.tables for m in b]
 

@@ -223,8 +223,11 @@ def publish_if_changed(paths: Paths) -> dict:
         permissions.for_readers(paths.published)
         permissions.for_readers_tree(paths.parquet)
         from sos_pipeline.extracts import reports_lock
-        with reports_lock(paths):           # not while an extracts run writes there
-            permissions.secure_reports(paths.reports)
+        try:                                # not while an extracts run writes there: it sets the
+            with reports_lock(paths, wait_seconds=0):   # same modes when it ends
+                permissions.secure_reports(paths.reports)
+        except TimeoutError:
+            pass
         return {"path": str(paths.published), "parquet": str(paths.parquet), "unchanged": True,
                 "fingerprint": fingerprint}
 
