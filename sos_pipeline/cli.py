@@ -35,16 +35,16 @@ def _tags() -> dict[str, str]:
 PROCESS_TAG = "sos/process"
 
 
-def _settle_abandoned_runs(instance) -> list[str]:
+def _settle_abandoned_runs(instance) -> None:
     """Mark failed the runs this command started in a process that has since died (killed, or the
     machine stopped). Dagster cannot tell on its own: a run executed in the CLI's process stays
     "started" for ever, in the UI's run list and for the run queue, which would then never admit
-    another writing run (the "warehouse" pool, sos_pipeline/dagster.yaml). Returns their ids."""
+    another writing run (the "warehouse" pool, sos_pipeline/dagster.yaml)."""
     import socket
 
     from dagster import DagsterRunStatus, RunsFilter
 
-    host, settled = socket.gethostname(), []
+    host = socket.gethostname()
     records = instance.get_run_records(RunsFilter(
         statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED], tags={"sos/trigger": "cli"}))
     for rec in records:
@@ -54,8 +54,6 @@ def _settle_abandoned_runs(instance) -> list[str]:
         instance.report_run_failed(rec.dagster_run, f"The process that ran it (pid {pid}) ended before the run "
                                    "finished (killed?). Nothing it left half-done was published; the next "
                                    "refresh takes up what it had queued.")
-        settled.append(rec.dagster_run.run_id)
-    return settled
 
 
 def _alive(pid: int) -> bool:
