@@ -75,7 +75,7 @@ def test_a_warehouse_of_the_previous_release_is_upgraded_on_the_first_refresh(tm
             schemas = {s for (s,) in con.execute("SELECT schema_name FROM duckdb_schemas()").fetchall()}
             assert "staging" not in schemas
             assert con.execute("SELECT step FROM derived.build_state ORDER BY 1").fetchall() == [
-                ("indicators",), ("publish",)]
+                ("indicators",), ("indicators_context",), ("publish",)]
             assert con.execute("SELECT strftime(month, '%Y-%m'), count(*) > 0 FROM core.services "
                                "GROUP BY 1 ORDER BY 1").fetchall() == [("2016-03", True), ("2016-04", True)]
             assert con.execute("SELECT delivery, status FROM audit.deliveries ORDER BY 1").fetchall() == [

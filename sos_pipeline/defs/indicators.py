@@ -8,7 +8,8 @@ They are computed by one op, `build_indicators` (a multi-asset): a Dagster step 
 seconds. Each asset still has its own materialisation and metadata, and the UI can still pick
 a subset (the others are then taken as they are). When nothing they depend on changed since
 the last build (warehouse/state.py: no accepted delivery, reference data, code or day), the
-op says so and computes nothing.
+op says so and computes nothing. When only deliveries changed, it recomputes only the periods
+they can touch (indicators/incremental.py); each asset's metadata says which.
 """
 
 import time
@@ -59,13 +60,16 @@ def build(core_assets):
                     description="Computes the indicators (sos_pipeline/indicators/build.py), one asset "
                                 "after the other, each in one transaction.")
     def build_indicators(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        from sos_pipeline.indicators import incremental
         from sos_pipeline.warehouse import state
-        from sos_pipeline.warehouse.db import connect
+        from sos_pipeline.warehouse.db import connect, transaction
 
         paths = warehouse.paths()
         selected = context.selected_asset_keys
+        whole = selected == set(context.assets_def.keys)
         with connect(paths) as con:
-            fingerprint = state.indicators_fingerprint(con, paths.data)
+            ctx = state.context_fingerprint(paths.data)
+            fingerprint = state.indicators_fingerprint(con, paths.data, ctx)
             if state.stored(con, state.INDICATORS) == fingerprint:
                 # Only the asset publishing waits for says so: every event costs (README,
                 # "Performance"), and the others keep their last materialisation, which is true.
@@ -74,24 +78,52 @@ def build(core_assets):
                         "unchanged": True, "why": "Nothing the indicators depend on changed since the "
                         "last build (no accepted delivery, reference data, code or day): nothing computed."})
                 return
+            # A subset picked in the UI is computed for every period, on a base computed whole: the
+            # derived tables a previous build left may hold only the periods it recomputed.
+            plan = (incremental.plan(con, ctx, state.stored(con, incremental.CONTEXT)) if whole
+                    else incremental.Plan(None, None, "a subset of the indicator assets: every period"))
+            context.log.info(f"Indicators: {plan.why}.")
+
+            def record(c):
+                incremental.record(c)
+                state.store(c, state.INDICATORS, fingerprint)
+                state.store(c, incremental.CONTEXT, ctx)
+
+            if plan.months == 0:
+                with transaction(con):
+                    record(con)
+                if VALUES in selected:
+                    yield dg.MaterializeResult(asset_key=VALUES, metadata={
+                        "unchanged": True, "why": "No delivery of a known centre-month changed since the "
+                        "last build: nothing computed."})
+                return
             if BASE in selected:
-                yield _base(con, warehouse)
-            for f in families():
+                yield _base(con, warehouse, plan)
+            elif not whole:
+                from sos_pipeline.indicators.build import build_base
+                build_base(con)
+            families_now = families() if VALUES in selected else [f for f in families() if family_key(f) in selected]
+            for f in families_now:
+                result = _family(con, f, plan)
                 if family_key(f) in selected:
-                    yield _family(con, f)
+                    yield result
             if VALUES in selected:
-                yield _values(con)
-                state.store(con, state.INDICATORS, fingerprint)
+                yield _values(con, plan, record)
 
     return build_indicators
 
 
-def _base(con, warehouse: Warehouse) -> dg.MaterializeResult:
+def _plan_metadata(plan) -> dict:
+    return {"periods_computed": "every period" if plan.full else f"ending on or after {plan.since.isoformat()}",
+            "why": plan.why}
+
+
+def _base(con, warehouse: Warehouse, plan) -> dg.MaterializeResult:
     from sos_pipeline.indicators.build import build_base, load_reference
 
     t0 = time.perf_counter()
     load_reference(con, warehouse.reference())
-    build_base(con)
+    build_base(con, since=plan.since)
     periods = con.execute("SELECT coalesce(project, 'ALL'), count(*), min(period_start), max(period_end) "
                           "FROM reporting.periods GROUP BY 1 ORDER BY 1").fetchall()
     delivered = con.execute(
@@ -100,29 +132,30 @@ def _base(con, warehouse: Warehouse) -> dg.MaterializeResult:
         "count(*) FILTER (WHERE status = 'missing'), strftime(max(month), '%Y-%m') "
         "FROM reporting.completeness GROUP BY centre ORDER BY centre").fetchall()
     return dg.MaterializeResult(asset_key=BASE, metadata={
-        "seconds": round(time.perf_counter() - t0, 3),
+        "seconds": round(time.perf_counter() - t0, 3), **_plan_metadata(plan),
         "periods": _md_table(["project", "periods", "from", "to"], periods),
         "months_delivered": _md_table(["centre", "months expected", "accepted", "on time", "rejected",
                                        "missing", "up to"], delivered)})
 
 
-def _family(con, family: str) -> dg.MaterializeResult:
-    from sos_pipeline.indicators.build import build_family
+def _family(con, family: str, plan) -> dg.MaterializeResult:
+    from sos_pipeline.indicators.build import WHOLE, build_family
 
     t0 = time.perf_counter()
-    rows = build_family(con, family)
+    rows = build_family(con, family, plan.since)
     per = con.execute(f"SELECT indicator, count(*), count(DISTINCT period) FROM derived.values_{family} "
                       "GROUP BY 1 ORDER BY 1").fetchall()
+    computed = "every period" if plan.full or family in WHOLE else f"ending on or after {plan.since.isoformat()}"
     return dg.MaterializeResult(asset_key=family_key(family), metadata={
-        "rows": rows, "seconds": round(time.perf_counter() - t0, 3),
+        "rows": rows, "seconds": round(time.perf_counter() - t0, 3), "periods_computed": computed,
         "by_indicator": _md_table(["indicator", "rows", "periods"], per)})
 
 
-def _values(con) -> dg.MaterializeResult:
+def _values(con, plan, record) -> dg.MaterializeResult:
     from sos_pipeline.indicators.build import build_values
 
     t0 = time.perf_counter()
-    counts = build_values(con)
+    counts = build_values(con, plan.since, record)
     progress = con.execute(
         "SELECT project, indicator, coalesce(breakdown, ''), coalesce(centre, 'ALL'), target, actual, "
         "round(100 * achievement) || ' %' FROM reporting.target_progress WHERE period = 'PTD' "
@@ -132,7 +165,7 @@ def _values(con) -> dg.MaterializeResult:
         "WHERE indicator = 'families_served' AND project IS NULL AND period_type = 'month' "
         "AND breakdown IS NULL ORDER BY period_start DESC, centre NULLS FIRST LIMIT 12").fetchall()
     return dg.MaterializeResult(asset_key=VALUES, metadata={
-        "rows": counts["rows"], "target_rows": counts["targets"],
+        "rows": counts["rows"], "target_rows": counts["targets"], **_plan_metadata(plan),
         "indicators": len(catalogue()),
         "seconds": round(time.perf_counter() - t0, 3),
         "targets_whole_project": _md_table(

@@ -7,6 +7,12 @@ Each step below runs in one transaction on the working warehouse:
                      (sql/reporting/completeness.sql, as of today in Riga);
 3. `build_family`    one per file of sql/indicators/: its SELECT into derived.values_<file>;
 4. `build_values`    reporting.indicator_values from every family, then reporting.target_progress.
+
+A build either computes every period (`since` None) or only the periods ending on or after
+`since` (sos_pipeline/indicators/incremental.py decides which): derived.period_months,
+derived.scope_periods and derived.served then hold only those periods, each family's table only
+their rows, and `build_values` replaces those rows of reporting.indicator_values, keeping the
+others. The families of WHOLE are recomputed whole either way.
 """
 from __future__ import annotations
 
@@ -21,6 +27,10 @@ from sos_pipeline.warehouse.db import sql, statements, transaction
 VALUE_COLUMNS = ("indicator", "project", "centre", "period_type", "period", "period_start",
                  "period_end", "breakdown", "value")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Families recomputed whole on every build: they are cheap, and they read what a change of one
+# centre-month can move in any period (a mentoring pair spans all its listings; the audit; the
+# reference data), from every period (reporting.periods, not derived.period_months).
+WHOLE = ("mentoring", "completeness", "manual")
 
 
 class IndicatorSQLError(RuntimeError):
@@ -77,29 +87,37 @@ def load_reference(con, ref: reference.Reference) -> None:
                     "complete the course.'")
 
 
-def build_base(con, today: dt.date | None = None) -> None:
+def _since(since: dt.date | None) -> str:
+    return "NULL" if since is None else f"DATE '{since.isoformat()}'"
+
+
+def build_base(con, today: dt.date | None = None, since: dt.date | None = None) -> None:
     """Periods, scopes, activity in scope and who has delivered: what every indicator file reads.
 
     `today` (default: today in Riga, or SOS_TODAY) decides the last ended month of
-    reporting.completeness."""
+    reporting.completeness; `since` (default: every period) the periods to compute."""
     if today is None:
         from sos_pipeline.ingest.intake import today as riga_today
         today = riga_today()
     with transaction(con):
         con.execute(f"SET VARIABLE sos_today = DATE '{today.isoformat()}'")
+        con.execute(f"SET VARIABLE sos_since = {_since(since)}")
         _run(con, "reporting/periods")
         _run(con, "reporting/scoped_activity")
         _run(con, "reporting/completeness")
 
 
-def build_family(con, family: str) -> int:
-    """Run sql/indicators/<family>.sql into derived.values_<family>; returns its row count."""
+def build_family(con, family: str, since: dt.date | None = None) -> int:
+    """Run sql/indicators/<family>.sql into derived.values_<family> (the periods ending on or after
+    `since`, unless the family is one of WHOLE); returns its row count. build_base must have run
+    with the same `since`."""
     if not _NAME.match(family):
         raise ValueError(f"bad indicator family name {family!r}")
     select = sql(f"indicators/{family}")
     table = f"derived.values_{family}"
+    where = "" if since is None or family in WHOLE else f" WHERE period_end >= {_since(since)}"
     with transaction(con):
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(VALUE_COLUMNS)} FROM ({select})")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(VALUE_COLUMNS)} FROM ({select}){where}")
         allowed = set(indicators_of(family))
         made = {r[0] for r in con.execute(f"SELECT DISTINCT indicator FROM {table}").fetchall()}
         if made - allowed:
@@ -108,22 +126,34 @@ def build_family(con, family: str) -> int:
                 f"(sos_pipeline/indicators/catalogue.yaml) does not list for it: add an entry with "
                 f"sql: {family}")
         con.execute(f"COMMENT ON TABLE {table} IS 'Values computed by sql/indicators/{family}.sql "
-                    "(collected into reporting.indicator_values).'")
+                    "in the last build (every period, or those it recomputed), collected into "
+                    "reporting.indicator_values.'")
         for col in VALUE_COLUMNS:
             con.execute(f"COMMENT ON COLUMN {table}.{col} IS 'As in reporting.indicator_values.'")
         return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def build_values(con) -> dict:
-    """reporting.indicator_values from every family's table, then reporting.target_progress."""
+def build_values(con, since: dt.date | None = None, record=None) -> dict:
+    """reporting.indicator_values from every family's table (every row, or, with `since`, the rows
+    of the periods ending on or after it and every row of the WHOLE families), then
+    reporting.target_progress. `record(con)` runs in the same transaction."""
     cols = ", ".join(VALUE_COLUMNS)
-    union = " UNION ALL ".join(f"SELECT {cols} FROM derived.values_{f}" for f in families())
+    order = ("ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
+             "period_start, period_end, breakdown NULLS FIRST")
     with transaction(con):
-        con.execute("DELETE FROM reporting.indicator_values")
-        con.execute(f"INSERT INTO reporting.indicator_values SELECT * FROM ({union}) "
-                    "ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
-                    "period_start, period_end, breakdown NULLS FIRST")
+        if since is None:
+            union = " UNION ALL ".join(f"SELECT {cols} FROM derived.values_{f}" for f in families())
+            con.execute("DELETE FROM reporting.indicator_values")
+            con.execute(f"INSERT INTO reporting.indicator_values SELECT * FROM ({union}) {order}")
+        else:
+            for f in families():
+                names = ", ".join("'" + n + "'" for n in indicators_of(f))
+                where = "" if f in WHOLE else f" AND period_end >= {_since(since)}"
+                con.execute(f"DELETE FROM reporting.indicator_values WHERE indicator IN ({names}){where}")
+                con.execute(f"INSERT INTO reporting.indicator_values SELECT {cols} FROM derived.values_{f} {order}")
         _run(con, "reporting/target_progress")
+        if record is not None:
+            record(con)
         pause_point("indicators")
         return {
             "rows": con.execute("SELECT count(*) FROM reporting.indicator_values").fetchone()[0],

@@ -23,6 +23,7 @@ def empty_warehouse_comments() -> list[tuple]:
     import duckdb
 
     from sos_pipeline import config, reference
+    from sos_pipeline.indicators import incremental
     from sos_pipeline.indicators.build import build_base, build_family, build_values, load_reference
     from sos_pipeline.indicators.catalogue import families
     from sos_pipeline.warehouse.db import ensure_schema
@@ -35,7 +36,7 @@ def empty_warehouse_comments() -> list[tuple]:
             build_base(con)
             for f in families():
                 build_family(con, f)
-            build_values(con)
+            build_values(con, record=incremental.record)
             tables = con.execute(
                 "SELECT schema_name, table_name, 'table', comment FROM duckdb_tables() "
                 "UNION ALL SELECT schema_name, view_name, 'view', comment FROM duckdb_views() "

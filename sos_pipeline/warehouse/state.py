@@ -2,9 +2,10 @@
 
 A fingerprint is a sha256 over everything a step's result depends on:
 
-- indicators: every delivery's centre, month, sha256, status and arrival (the audit), the
-  reference data (centres.yaml, projects.yaml as read), the package's SQL, catalogue, labels
-  and Python code, and today's date (periods in progress and due days depend on it);
+- indicators: every delivery's centre, month, sha256, status and arrival (the audit), and the
+  context: the reference data (centres.yaml, projects.yaml as read), the package's SQL,
+  catalogue, labels and Python code, and today's date (periods in progress and due days depend
+  on it); the context alone is kept too (step `indicators_context`);
 - publish: the indicators' fingerprint and the state of the audit (every row of
   audit.deliveries and how many findings), since analysts read the audit too.
 
@@ -47,13 +48,21 @@ def _reference_digest(data_dir: Path) -> str:
     return h.hexdigest()
 
 
-def indicators_fingerprint(con, data_dir: Path) -> str:
+def context_fingerprint(data_dir: Path) -> str:
+    """What the indicators depend on besides the deliveries: code, reference data and the day. When
+    it is the one the last build stored, only the periods changed deliveries can touch are
+    recomputed (sos_pipeline/indicators/incremental.py)."""
     from sos_pipeline.ingest.intake import today
 
     h = hashlib.sha256()
     h.update(code_digest().encode())
     h.update(_reference_digest(data_dir).encode())
     h.update(today().isoformat().encode())
+    return h.hexdigest()
+
+
+def indicators_fingerprint(con, data_dir: Path, context: str | None = None) -> str:
+    h = hashlib.sha256((context or context_fingerprint(data_dir)).encode())
     # Every delivery's status, not only the accepted ones: reporting.completeness shows rejected
     # months and when each month arrived.
     for row in con.execute("SELECT centre, month, sha256, status, received_at FROM audit.deliveries "

@@ -1,6 +1,10 @@
 -- Periods and scopes (indicators.md, "Scope" and "Periods").
 -- Input: reporting.centres, reporting.projects, reporting.project_centres, core.families (data range).
 -- Output: reporting.periods, derived.period_months, derived.scopes, derived.scope_periods.
+-- reporting.periods always holds every period. derived.period_months and derived.scope_periods
+-- hold the periods this build computes: those ending on or after getvariable('sos_since')
+-- (sos_pipeline/indicators/build.py sets it for a build that recomputes only what a change of
+-- some centre-months can touch; NULL: every period).
 
 -- Calendar months of the data, from the first delivered month (or the first project start,
 -- if earlier) to the last delivered month.
@@ -66,8 +70,9 @@ SELECT p.*, m.month
 FROM reporting.periods p
 JOIN (SELECT unnest(generate_series(min(period_start), max(period_end), INTERVAL 1 MONTH))::DATE AS month
       FROM (SELECT date_trunc('month', period_start) AS period_start, period_end FROM reporting.periods)) m
-  ON m.month BETWEEN date_trunc('month', p.period_start) AND p.period_end;
-COMMENT ON TABLE derived.period_months IS 'Every period (reporting.periods) once per calendar month it overlaps.';
+  ON m.month BETWEEN date_trunc('month', p.period_start) AND p.period_end
+WHERE getvariable('sos_since') IS NULL OR p.period_end >= getvariable('sos_since');
+COMMENT ON TABLE derived.period_months IS 'Every period the last indicator build computed (reporting.periods; all of them, or those a change could touch) once per calendar month it overlaps.';
 COMMENT ON COLUMN derived.period_months.project IS 'Project code; NULL = ALL.';
 COMMENT ON COLUMN derived.period_months.period_type IS 'As in reporting.periods.';
 COMMENT ON COLUMN derived.period_months.period IS 'As in reporting.periods.';
@@ -105,8 +110,9 @@ SELECT s.project, s.centre, p.period_type, p.period, p.period_start, p.period_en
           AND pm.period_type = p.period_type
           AND last_day(pm.month) >= s.life_start
           AND (s.life_end IS NULL OR pm.month <= s.life_end)) AS live_months
-FROM derived.scopes s JOIN reporting.periods p ON p.project IS NOT DISTINCT FROM s.project;
-COMMENT ON TABLE derived.scope_periods IS 'Every period of every scope: the rows that must exist for headline values.';
+FROM derived.scopes s JOIN reporting.periods p ON p.project IS NOT DISTINCT FROM s.project
+WHERE getvariable('sos_since') IS NULL OR p.period_end >= getvariable('sos_since');
+COMMENT ON TABLE derived.scope_periods IS 'Every period of every scope the last indicator build computed (all, or those a change could touch): the rows that must exist for headline values.';
 COMMENT ON COLUMN derived.scope_periods.project IS 'Project code; NULL = ALL.';
 COMMENT ON COLUMN derived.scope_periods.centre IS 'Centre code; NULL = ALL.';
 COMMENT ON COLUMN derived.scope_periods.period_type IS 'As in reporting.periods.';

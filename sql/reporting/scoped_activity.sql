@@ -141,7 +141,7 @@ SELECT DISTINCT s.project, pm.period_type, pm.period, pm.period_start, pm.period
 FROM derived.served_days s
 JOIN derived.period_months pm ON pm.project IS NOT DISTINCT FROM s.project AND pm.month = s.month
 WHERE s.date BETWEEN pm.period_start AND pm.period_end;
-COMMENT ON TABLE derived.served IS 'Families served per scope project, period and month of the period in which they were served.';
+COMMENT ON TABLE derived.served IS 'Families served per scope project, period and month of the period in which they were served, for the periods the last indicator build computed (derived.period_months).';
 COMMENT ON COLUMN derived.served.project IS 'Scope project; NULL = ALL.';
 COMMENT ON COLUMN derived.served.period_type IS 'Period type.';
 COMMENT ON COLUMN derived.served.period IS 'Period label.';

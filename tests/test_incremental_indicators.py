@@ -1,0 +1,168 @@
+"""A refresh recomputes only the periods its deliveries can touch, and gets the full build's numbers.
+
+Real refreshes (`sos-pipeline refresh`, in this process) over real CSV deliveries, one after the
+other: a first load, a correction of an old month that moves a family's first day served (which
+the project's later active-caseload figures depend on), a new month with a correction adding an
+exit, a rejected delivery, and a mentoring correction. After each, the published
+reporting.indicator_values and reporting.target_progress must be, row for row, what a build of
+every period from the same warehouse gives (sos_pipeline/indicators/build.py with `since` None),
+and the build must have recomputed only the periods ending on or after the earliest month that
+changed (sos_pipeline/indicators/incremental.py).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections import Counter
+
+import duckdb
+import pytest
+from dagster import AssetKey, DagsterInstance
+
+from sos_pipeline import cli, reference
+from sos_pipeline.indicators.build import build_base, build_family, build_values, load_reference
+from sos_pipeline.indicators.catalogue import families
+from sos_pipeline.sample import writers
+from sos_pipeline.sample.bad_corpus import clean_tables
+
+from conftest import one_project
+
+pytestmark = pytest.mark.heavy(12)
+
+TODAY = dt.date(2016, 6, 20)
+LATE = "B-0903"           # a family served in February only (then still listed, never served)
+
+
+def _bau(year: int, month: int) -> dict:
+    t = clean_tables("BAU", year, month)
+    if (year, month) != (2016, 2):
+        for table in ("services", "group_attendance", "event_participants"):
+            t[table] = [r for r in t[table] if r["family_ref"] != LATE]
+    return t
+
+
+def _deliver(data, name: str, tables: dict) -> None:
+    writers.write_csv_utf8(data / "inbox", name, tables)
+
+
+def _refresh(capsys) -> str:
+    assert cli.main(["refresh"]) == 0
+    return capsys.readouterr().out
+
+
+def _rows(con, table: str) -> Counter:
+    return Counter(con.execute(f"SELECT * FROM reporting.{table}").fetchall())
+
+
+def _check_against_full_build(data, tmp_path) -> int:
+    """The published indicators equal a build of every period from the same data; returns how
+    many indicator rows there are."""
+    copy = tmp_path / "full.duckdb"
+    shutil.copy(data / "warehouse.duckdb", copy)
+    con = duckdb.connect(str(copy))
+    try:
+        published = {t: _rows(con, t) for t in ("indicator_values", "target_progress")}
+        load_reference(con, reference.load(data))
+        build_base(con, today=TODAY)
+        for f in families():
+            build_family(con, f)
+        build_values(con)
+        for table, rows in published.items():
+            full = _rows(con, table)
+            assert rows == full, (table, "published only:", sorted((rows - full).elements(), key=repr)[:5],
+                                  "full build only:", sorted((full - rows).elements(), key=repr)[:5])
+        return sum(published["indicator_values"].values())
+    finally:
+        con.close()
+
+
+def _computed() -> tuple[str, str]:
+    """What the last indicator build says it computed (the indicator_values materialisation)."""
+    with DagsterInstance.get() as instance:
+        md = instance.get_latest_materialization_event(AssetKey("indicator_values")).asset_materialization.metadata
+        return md["periods_computed"].value, md["why"].value
+
+
+def _active_end(data, month: str) -> int:
+    con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "SELECT value FROM reporting.indicator_values WHERE indicator = 'families_active_end' "
+            "AND project = 'BAU-FS' AND centre = 'BAU' AND period = ?", [month]).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_each_refresh_recomputes_what_it_can_touch_and_equals_the_full_build(data_dir, tmp_path, capsys,
+                                                                            monkeypatch):
+    monkeypatch.setenv("SOS_TODAY", TODAY.isoformat())
+    one_project(data_dir)
+    for y, m in ((2015, 11), (2015, 12), (2016, 1), (2016, 2), (2016, 3), (2016, 4)):
+        _deliver(data_dir, f"BAU_{y}-{m:02d}", _bau(y, m))
+    for m in (1, 2, 3):
+        _deliver(data_dir, f"VAL_2016-{m:02d}", clean_tables("VAL", 2016, m))
+    assert "accepted" in _refresh(capsys)
+    assert _computed()[0] == "every period"
+    rows = _check_against_full_build(data_dir, tmp_path)
+    assert rows > 1000
+    # B-0903 was served by the project in February: still active (listed, not exited) in April.
+    assert _active_end(data_dir, "2016-04") == 3
+
+    # 1. A correction of February without B-0903's activity: it was never served by the project,
+    #    so it leaves the project's active caseload of every later month. Periods ending before
+    #    February are not recomputed.
+    feb = _bau(2016, 2)
+    for table in ("services", "group_attendance", "event_participants"):
+        feb[table] = [r for r in feb[table] if r["family_ref"] != LATE]
+    _deliver(data_dir, "BAU_2016-02", feb)
+    assert "BAU_2016-02      accepted" in _refresh(capsys)
+    assert _computed() == ("ending on or after 2016-02-01",
+                           "1 centre-month(s) changed: periods ending on or after 2016-02-01")
+    assert _active_end(data_dir, "2016-04") == 2
+    _check_against_full_build(data_dir, tmp_path)
+
+    # 2. A new month for Valmiera and a correction of Bauska's March with an exit in it.
+    _deliver(data_dir, "VAL_2016-04", clean_tables("VAL", 2016, 4))
+    mar = _bau(2016, 3)
+    mar["families"][0].update(exited_on=dt.date(2016, 3, 15), exit_reason="independent")
+    _deliver(data_dir, "BAU_2016-03", mar)
+    out = _refresh(capsys)
+    assert "VAL_2016-04      accepted" in out and "BAU_2016-03      accepted" in out
+    assert _computed()[0] == "ending on or after 2016-03-01"
+    _check_against_full_build(data_dir, tmp_path)
+
+    # 3. A rejected delivery: no accepted row changes, reporting.completeness does.
+    bad = _bau(2016, 5)
+    bad["services"][0]["minutes"] = 601
+    _deliver(data_dir, "BAU_2016-05", bad)
+    assert "BAU_2016-05      rejected" in _refresh(capsys)
+    assert _computed()[0] == "ending on or after 2016-05-01"
+    _check_against_full_build(data_dir, tmp_path)
+
+    # 4. A mentoring correction: the pair's mentor changes in its latest listing but one.
+    val = clean_tables("VAL", 2016, 2)
+    val["mentoring"][0]["mentor_ref"] = "VM-02"
+    _deliver(data_dir, "VAL_2016-02", val)
+    assert "VAL_2016-02      accepted" in _refresh(capsys)
+    assert _computed()[0] == "ending on or after 2016-02-01"
+    _check_against_full_build(data_dir, tmp_path)
+
+
+def test_a_changed_day_or_reference_recomputes_every_period(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SOS_TODAY", TODAY.isoformat())
+    one_project(data_dir)
+    _deliver(data_dir, "BAU_2016-01", _bau(2016, 1))
+    _refresh(capsys)
+    _deliver(data_dir, "BAU_2016-02", _bau(2016, 2))
+    monkeypatch.setenv("SOS_TODAY", (TODAY + dt.timedelta(days=1)).isoformat())
+    assert "BAU_2016-02      accepted" in _refresh(capsys)
+    assert _computed()[0] == "every period"
+    projects = data_dir / "reference" / "projects.yaml"
+    projects.write_text(projects.read_text(encoding="utf-8").replace("value: 20", "value: 25"), encoding="utf-8")
+    _refresh(capsys)
+    assert _computed()[0] == "every period"
+    con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("SELECT DISTINCT target FROM reporting.target_progress").fetchall() == [(25,)]
+    finally:
+        con.close()
