@@ -27,7 +27,7 @@ from sos_pipeline.sample.bad_corpus import clean_tables
 
 from conftest import one_project
 
-pytestmark = pytest.mark.heavy(12)
+pytestmark = pytest.mark.heavy(34)   # seconds on one core: run early (tests/conftest.py)
 
 TODAY = dt.date(2016, 6, 20)
 LATE = "B-0903"           # a family served in February only (then still listed, never served)
