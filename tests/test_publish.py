@@ -53,6 +53,19 @@ def test_reader_holding_the_published_file_neither_blocks_nor_sees_a_half_built_
     assert seen <= {old, new}                                   # never anything in between
     assert "accepted   3" in out
 
+    # What is published: everything analysts read, not the indicator build's working tables.
+    def tables(path):
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            return {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+        finally:
+            con.close()
+
+    work, pub = tables(data_dir / ".work" / "warehouse.duckdb"), tables(published)
+    assert {"derived.served", "derived.values_served", "derived.month_since"} <= work
+    assert work - pub == {t for t in work if t.startswith("derived.") and t != "derived.build_state"}
+    assert {"core.services", "audit.deliveries", "reporting.indicator_values", "derived.build_state"} <= pub
+
 
 def test_two_refreshes_at_once_one_waits_and_nothing_is_loaded_twice(data_dir):
     one_project(data_dir)

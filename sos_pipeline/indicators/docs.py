@@ -13,8 +13,11 @@ SCHEMA_TEXT = {
     "audit": "What became of every delivery, and the findings of validation.",
     "core": "Every accepted delivery's rows, pseudonymised (refs are keyed hashes), one centre-month "
             "replaced at a time.",
-    "derived": "Intermediate tables the indicator SQL builds on; rebuilt at every refresh. Useful for "
-               "checking a figure, but their shape may change.",
+    "derived": "The indicator build's working tables, in the working file only "
+               "(`SOS_DATA_DIR/.work/warehouse.duckdb`): the intermediate tables the indicator SQL builds "
+               "on, and what the next build compares with. The published warehouse.duckdb holds only "
+               "`derived.build_state` (what it was made from): the others are several times the size of "
+               "everything analysts read. Their shape may change.",
 }
 
 

@@ -6,7 +6,9 @@ flushed to disk, and renamed over it. A reader holding the old file keeps readin
 the old, complete state; a new connection sees the new one; nobody ever sees a
 half-written file.
 
-The copy is not a byte copy: DuckDB writes it (`COPY FROM DATABASE`) in the storage
+The copy holds what analysts read: core, audit, reporting and derived.build_state, not the
+indicator build's working tables (`published`). It is not a byte copy: DuckDB writes it
+(`COPY FROM DATABASE ... (SCHEMA)`, then the rows table by table) in the storage
 format of DuckDB 1.4 (`STORAGE_VERSION`), which every DuckDB from 1.4 on reads, 2.x
 included. The working file is in DuckDB 2.0's own format, which the tools analysts have
 (the R package, the ODBC driver, DBeaver's and Metabase's drivers: DuckDB 1.x) refuse.
@@ -89,13 +91,21 @@ def _comments(con, database: str) -> dict[tuple, str | None]:
     return out
 
 
+def published(schema: str, table: str) -> bool:
+    """Whether a table of the working file goes into the published one: all but the indicator
+    build's working tables (derived.*: the intermediate tables of sql/reporting and the
+    indicator files, and what the next build compares with), which are several times the size
+    of everything analysts read. derived.build_state goes: it says what the copy was made from."""
+    return schema != "derived" or table == "build_state"
+
+
 def _carry_comments(con, source: str, target: str) -> int:
     """Give the copy every comment of the working file that it lacks (COPY FROM DATABASE keeps them in
     DuckDB 2.0; this makes sure of it). Returns how many were re-applied."""
     have = _comments(con, target)
     fixed = 0
     for key, comment in _comments(con, source).items():
-        if not comment or have.get(key) == comment:
+        if not comment or have.get(key) == comment or not published(key[1], key[2]):
             continue
         kind, schema, name, *column = key
         what = ".".join(_ident(x) for x in (target, schema, name, *column))
@@ -105,9 +115,18 @@ def _carry_comments(con, source: str, target: str) -> int:
 
 
 def _write_copy(con, source: str, tmp: Path) -> None:
-    """The whole working database into `tmp`, in the storage format of STORAGE_VERSION."""
+    """The working database but its working tables (`published`) into `tmp`, in the storage format
+    of STORAGE_VERSION: every schema object with its constraints and comments first, then the
+    rows of the tables that are published."""
     con.execute(f"ATTACH {_literal(str(tmp))} AS {PUB} (STORAGE_VERSION {_literal(STORAGE_VERSION)})")
-    con.execute(f"COPY FROM DATABASE {_ident(source)} TO {PUB}")
+    con.execute(f"COPY FROM DATABASE {_ident(source)} TO {PUB} (SCHEMA)")
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
+                                     "ORDER BY 1, 2", [source]).fetchall():
+        name = f"{_ident(schema)}.{_ident(table)}"
+        if published(schema, table):
+            con.execute(f"INSERT INTO {PUB}.{name} SELECT * FROM {_ident(source)}.{name}")
+        else:
+            con.execute(f"DROP TABLE {PUB}.{name}")
     _carry_comments(con, source, PUB)
 
 
