@@ -68,16 +68,16 @@ def _rows(con, table: str) -> Counter:
     return Counter(con.execute(f"SELECT * FROM reporting.{table}").fetchall())
 
 
-def _check_against_full_build(data, tmp_path) -> int:
-    """The published indicators equal a build of every period from the same data; returns how
-    many indicator rows there are."""
+def _check_against_full_build(data, tmp_path, today: dt.date = TODAY, working: bool = False) -> int:
+    """The published (or working) file's indicators equal a build of every period from the same
+    data; returns how many indicator rows there are."""
     copy = tmp_path / "full.duckdb"
-    shutil.copy(data / "warehouse.duckdb", copy)
+    shutil.copy(data / ".work" / "warehouse.duckdb" if working else data / "warehouse.duckdb", copy)
     con = duckdb.connect(str(copy))
     try:
         published = {t: _rows(con, t) for t in ("indicator_values", "target_progress")}
         load_reference(con, reference.load(data))
-        build_base(con, today=TODAY)
+        build_base(con, today=today)
         for f in families():
             build_family(con, f)
         build_values(con)
@@ -157,13 +157,26 @@ def test_each_refresh_recomputes_what_it_can_touch_and_equals_the_full_build(dat
     assert _computed()[0] == "ending on or after 2016-02-01"
     _check_against_full_build(data_dir, tmp_path)
 
+    # 3b. A subset picked in the UI (one family and indicator_values, the next day) computes every
+    #     period on a base computed whole, though the last build left only some periods in the
+    #     derived tables: collecting the families' tables must not lose the others' rows.
+    tomorrow = TODAY + dt.timedelta(days=1)
+    monkeypatch.setenv("SOS_TODAY", tomorrow.isoformat())
+    with DagsterInstance.get() as instance:
+        r = build_definitions().resolve_job_def("publish").execute_in_process(
+            instance=instance, raise_on_error=False,
+            asset_selection=[AssetKey("indicators_served"), AssetKey("indicator_values")])
+    assert r.success
+    assert _computed()[0] == "every period"
+    _check_against_full_build(data_dir, tmp_path, today=tomorrow, working=True)
+
     # 4. Changed reference data (a target revised) recomputes every period, as a changed day, code
     #    or SQL does: they are one fingerprint (warehouse/state.py, context_fingerprint).
     projects = data_dir / "reference" / "projects.yaml"
     projects.write_text(projects.read_text(encoding="utf-8").replace("value: 20", "value: 25"), encoding="utf-8")
     _refresh(data_dir)
     assert _computed()[0] == "every period"
-    _check_against_full_build(data_dir, tmp_path)
+    _check_against_full_build(data_dir, tmp_path, today=tomorrow)
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT DISTINCT target FROM reporting.target_progress").fetchall() == [(25,)]

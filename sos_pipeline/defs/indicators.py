@@ -66,7 +66,7 @@ def build(core_assets):
 
         paths = warehouse.paths()
         selected = context.selected_asset_keys
-        whole = selected == set(context.assets_def.keys)
+        whole = selected == {s.key for s in specs}
         with connect(paths) as con:
             ctx = state.context_fingerprint(paths.data)
             fingerprint = state.indicators_fingerprint(con, paths.data, ctx)

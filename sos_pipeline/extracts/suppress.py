@@ -234,13 +234,29 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
             return res.fun
 
         if truth is not None:
-            # protect's audit only asks whether each cell can move by 1. Two solutions that push
-            # every target up (then down) at once usually show that for most of them: their own
-            # linear programs are then not needed (the loop below skips them).
-            targets_here = np.array([k in targets for k in cols], dtype=float)
-            if targets_here.sum() > 1:
-                lp(-targets_here)
-                lp(targets_here)
+            # protect's audit only asks whether each cell can move by 1. Solutions that push many
+            # targets at once usually show that for most of them, and their own linear programs
+            # are then not needed (the loop below skips them): first every target up, then down;
+            # then, while that still settles at least two cells a round, the targets not yet seen
+            # moving, each pushed one way or the other (signs drawn from a fixed seed: the answer
+            # does not depend on them, only how fast it comes).
+            def unsettled():
+                return [k for k in cols if k in targets and not (
+                    seen_hi[k] >= truth[k] + 1 - LP_TOL or seen_lo[k] <= truth[k] - 1 + LP_TOL)]
+
+            left = unsettled()
+            signs = np.random.default_rng(0)
+            first = True
+            while len(left) > 1:
+                w = np.zeros(len(cols))
+                w[[col[k] for k in left]] = 1.0 if first else signs.choice([-1.0, 1.0], size=len(left))
+                lp(-w)
+                lp(w)
+                first = False
+                now = unsettled()
+                if len(left) - len(now) < 2:
+                    break
+                left = now
 
         for k in (k for k in cols if k in targets):
             j, (lo, hi) = col[k], box[k]
