@@ -64,7 +64,8 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         assets=assets, asset_checks=[due_check],
         jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor, follow], schedules=[schedule],
-        resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows())})
+        resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows(),
+                                           duckdb_memory=config.duckdb_memory())})
 
 
 @dg.definitions

@@ -6,6 +6,7 @@ import sys
 import textwrap
 
 import dagster as dg
+import pytest
 
 from sos_pipeline import config
 from sos_pipeline.definitions import build_definitions
@@ -153,3 +154,19 @@ def test_the_validation_check_reports_every_suite():
     from sos_pipeline.validation.suites import suite_names
 
     assert suite_order() == ["structure_and_privacy", *suite_names()]
+
+
+def test_duckdb_memory_is_a_setting_that_reaches_the_writing_connection(data_dir, monkeypatch):
+    """SOS_DUCKDB_MEMORY is read once into the warehouse resource, and the working warehouse's
+    connections run under it; a value DuckDB would not understand is refused by name."""
+    from sos_pipeline.warehouse.db import connect
+
+    monkeypatch.setenv("SOS_DUCKDB_MEMORY", "300MB")
+    resource = build_definitions().resources["warehouse"]
+    assert resource.duckdb_memory == "300MB"
+    with connect(resource.paths()) as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit in ("286.1 MiB", "300.0 MB"), limit       # DuckDB shows 300MB in MiB
+    monkeypatch.setenv("SOS_DUCKDB_MEMORY", "lots")
+    with pytest.raises(config.ConfigError, match="SOS_DUCKDB_MEMORY='lots'"):
+        config.duckdb_memory()

@@ -24,9 +24,12 @@ class Warehouse(dg.ConfigurableResource):
     data_dir: str
     chunk_rows: int = 250_000
     """Loading reads and validates the queue in chunks of about this many rows (SOS_CHUNK_ROWS)."""
+    duckdb_memory: str = config.DEFAULT_DUCKDB_MEMORY
+    """The most memory DuckDB may take on the working warehouse; beyond it, it spills to disk
+    (SOS_DUCKDB_MEMORY)."""
 
     def paths(self) -> config.Paths:
-        return config.Paths(Path(self.data_dir)).ensure()
+        return config.Paths(Path(self.data_dir), self.duckdb_memory).ensure()
 
     def reference(self) -> reference.Reference:
         return reference.load(Path(self.data_dir))

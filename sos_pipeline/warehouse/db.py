@@ -94,7 +94,7 @@ def connect(paths: Paths):
     """A writing connection to the working file, under the writer lock."""
     with writer_lock(paths):
         paths.work.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(paths.working_db))
+        con = duckdb.connect(str(paths.working_db), config={"memory_limit": paths.duckdb_memory})
         try:
             ensure_schema(con)
             yield con
