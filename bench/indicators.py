@@ -8,6 +8,9 @@
    pipeline does (this is set-up, not measured: the ingest pipeline's own speed is issue 5's).
 3. Times the indicator build (the same functions the Dagster assets run: reference, base,
    every sql/indicators file, indicator_values and target_progress).
+3b. Removes one contact from the last month of the first centre and times the build a refresh
+   then makes (the periods ending on or after that month: sos_pipeline/indicators/incremental.py),
+   and checks that it gives the numbers of a build of every period.
 4. Times one plain DuckDB query computing monthly families_served per centre on the same
    core tables (the floor: one GROUP BY over the activity tables).
 Prints the figures; asserts nothing about time.
@@ -129,6 +132,24 @@ def main(argv=None) -> int:
     steps["indicator_values + target_progress"] = time.perf_counter() - t
     build = time.perf_counter() - t0
 
+    # 3b. One corrected month: what the incremental build recomputes, against a build of every period.
+    centre, month = con.execute("SELECT centre, max(month) FROM core.services WHERE centre = "
+                                "(SELECT min(centre) FROM core.services) GROUP BY centre").fetchone()
+    con.execute("DELETE FROM core.services WHERE rowid = (SELECT max(rowid) FROM core.services "
+                "WHERE centre = ? AND month = ?)", [centre, month])
+    t = time.perf_counter()
+    build_base(con, since=month)
+    for f in families():
+        build_family(con, f, since=month)
+    build_values(con, since=month)
+    incremental = time.perf_counter() - t
+    after = sorted(con.execute("SELECT * FROM reporting.indicator_values").fetchall(), key=repr)
+    build_base(con)
+    for f in families():
+        build_family(con, f)
+    build_values(con)
+    same = after == sorted(con.execute("SELECT * FROM reporting.indicator_values").fetchall(), key=repr)
+
     timings = []
     for _ in range(3):
         t = time.perf_counter()
@@ -141,6 +162,9 @@ def main(argv=None) -> int:
           f"{out['targets']} target rows)")
     for name, s in steps.items():
         print(f"    {s:7.2f} s  {name}")
+    print(f"after one contact less in {centre} {month:%Y-%m}: {incremental:.2f} s for the periods ending on "
+          f"or after {month:%Y-%m-%d} ({'the same numbers as' if same else 'NOT the numbers of'} a build of "
+          "every period)")
     print(f"plain DuckDB query, monthly families_served per centre ({n:,} rows): {plain:.3f} s "
           f"(best of 3)")
     print(f"ratio: {build / plain:.0f}x   (the build computes {out['rows']:,} values over every scope "
