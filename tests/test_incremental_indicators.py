@@ -129,8 +129,7 @@ def test_each_refresh_recomputes_what_it_can_touch_and_equals_the_full_build(dat
         feb[table] = [r for r in feb[table] if r["family_ref"] != LATE]
     _deliver(data_dir, "BAU_2016-02", feb)
     assert _refresh(data_dir)["BAU_2016-02"] == "accepted"
-    assert _computed() == ("ending on or after 2016-02-01",
-                           "1 centre-month(s) changed: periods ending on or after 2016-02-01")
+    assert _computed() == ("ending on or after 2016-02-01", "1 centre-month(s) changed since the last build")
     assert _active_end(data_dir, "2016-04") == 2
     _check_against_full_build(data_dir, tmp_path)
 

@@ -61,8 +61,7 @@ def plan(con, context: str, stored_context: str | None) -> Plan:
                       "JOIN changed_months USING (centre, month)").fetchone()[0]
     since = min(d for d in (old, new, min(m for _, m in changed)) if d is not None)
     con.execute("DROP TABLE changed_months")
-    return Plan(since, len(changed), f"{len(changed)} centre-month(s) changed: periods ending on or after "
-                                     f"{since.isoformat()}")
+    return Plan(since, len(changed), f"{len(changed)} centre-month(s) changed since the last build")
 
 
 def record(con) -> None:
