@@ -6,7 +6,10 @@ warehouse; the publish step makes them visible to analysts.
 They are computed by one op, `build_indicators` (a multi-asset): a Dagster step costs about
 0.2 s of bookkeeping whatever it does, and eleven steps made a refresh with nothing new take
 seconds. Each asset still has its own materialisation and metadata, and the UI can still pick
-a subset (the others are then taken as they are). When nothing they depend on changed since
+a subset: it is computed for every period, on periods and scopes computed again (the derived
+tables may hold only the periods the last build recomputed), and with `indicator_values` in it
+every family is computed, since their tables are what it collects; only the picked assets are
+recorded. When nothing they depend on changed since
 the last build (warehouse/state.py: no accepted delivery, reference data, code or day), the
 op says so and computes nothing. When only deliveries changed, it recomputes only the periods
 they can touch (indicators/incremental.py); each asset's metadata says which.
