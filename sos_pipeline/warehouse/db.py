@@ -89,12 +89,18 @@ def writer_lock(paths: Paths, wait_seconds: float | None = None):
         lock.release()
 
 
+def open_working(paths: Paths) -> duckdb.DuckDBPyConnection:
+    """A connection to the working file with the installation's memory limit (SOS_DUCKDB_MEMORY);
+    the caller holds the writer lock."""
+    return duckdb.connect(str(paths.working_db), config={"memory_limit": paths.duckdb_memory})
+
+
 @contextlib.contextmanager
 def connect(paths: Paths):
     """A writing connection to the working file, under the writer lock."""
     with writer_lock(paths):
         paths.work.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(paths.working_db), config={"memory_limit": paths.duckdb_memory})
+        con = open_working(paths)
         try:
             ensure_schema(con)
             yield con

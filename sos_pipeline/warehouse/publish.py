@@ -37,7 +37,7 @@ import duckdb
 from sos_pipeline import permissions
 from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
-from sos_pipeline.warehouse.db import writer_lock
+from sos_pipeline.warehouse.db import open_working, writer_lock
 
 # The oldest DuckDB that reads the published file is 1.4 (storage versions are named after the
 # release that introduced them). Raise it only when the analysts' tools have moved on.
@@ -232,7 +232,7 @@ def publish_if_changed(paths: Paths) -> dict:
     have changed), on reports/ too, where no extracts run follows an unchanged publish; and
     {"unchanged": True} is returned."""
     with writer_lock(paths):
-        con = duckdb.connect(str(paths.working_db))
+        con = open_working(paths)
         try:
             fingerprint = _fingerprint(con, paths)
         finally:
@@ -257,7 +257,7 @@ def publish(paths: Paths, fingerprint: str | None = None) -> dict:
     from sos_pipeline.warehouse import state
 
     with writer_lock(paths):
-        con = duckdb.connect(str(paths.working_db))
+        con = open_working(paths)
         try:
             fingerprint = fingerprint or _fingerprint(con, paths)
             if fingerprint is not None:
@@ -277,7 +277,7 @@ def _publish(paths: Paths) -> dict:
         tmp = paths.published.with_name(f".{paths.published.name}.{os.getpid()}.tmp")
         tmp_parquet = paths.parquet.with_name(f".{paths.parquet.name}.{os.getpid()}.tmp")
         try:
-            con = duckdb.connect(str(paths.working_db))
+            con = open_working(paths)
             try:
                 con.execute("CHECKPOINT")
                 counts = dict(con.execute(
