@@ -34,8 +34,9 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         description="What `sos-pipeline refresh`, the inbox sensor and the nightly schedule run: take the "
                     "inbox, load every queued delivery (validated all at once; failing ones quarantined), "
                     "rebuild the indicators, publish, check that every centre has delivered its months past "
-                    "their due day (deliveries_due, a warning). Then the `extracts` job rebuilds the funder "
-                    "extracts.")
+                    "their due day (deliveries_due, a warning). The funder extracts follow when what is "
+                    "published changed (the extracts_follow_publish sensor; `sos-pipeline refresh` builds "
+                    "them itself).")
     load_job = dg.define_asset_job(
         "load_delivery", selection=dg.AssetSelection.assets(core),
         description="Load the deliveries queued for the centre-months you pick (one run, however many "

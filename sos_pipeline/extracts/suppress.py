@@ -233,6 +233,10 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
                 seen_lo[kk], seen_hi[kk] = min(seen_lo[kk], x), max(seen_hi[kk], x)
             return res.fun
 
+        def seen_moving(k) -> bool:
+            """protect's audit: a solution found so far shows that the cell can move by 1."""
+            return truth is not None and (seen_hi[k] >= truth[k] + 1 - LP_TOL or seen_lo[k] <= truth[k] - 1 + LP_TOL)
+
         if truth is not None:
             # protect's audit only asks whether each cell can move by 1. Solutions that push many
             # targets at once usually show that for most of them, and their own linear programs
@@ -241,8 +245,7 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
             # moving, each pushed one way or the other (signs drawn from a fixed seed: the answer
             # does not depend on them, only how fast it comes).
             def unsettled():
-                return [k for k in cols if k in targets and not (
-                    seen_hi[k] >= truth[k] + 1 - LP_TOL or seen_lo[k] <= truth[k] - 1 + LP_TOL)]
+                return [k for k in cols if k in targets and not seen_moving(k)]
 
             left = unsettled()
             signs = np.random.default_rng(0)
@@ -262,8 +265,7 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
             j, (lo, hi) = col[k], box[k]
             # A solution already at the box's bound, or (protect's audit) one already showing that
             # the cell can move by 1, makes that linear program unnecessary: same answer.
-            moves = truth is not None and (seen_hi[k] >= truth[k] + 1 - LP_TOL or seen_lo[k] <= truth[k] - 1 + LP_TOL)
-            if seen_hi[k] < hi - LP_TOL and not moves:
+            if seen_hi[k] < hi - LP_TOL and not seen_moving(k):
                 high = solve(j, -1.0)
                 if high is not None:
                     hi = min(hi, -high)
