@@ -138,19 +138,19 @@ def build_values(con, since: dt.date | None = None, record=None) -> dict:
     of the periods ending on or after it and every row of the WHOLE families), then
     reporting.target_progress. `record(con)` runs in the same transaction."""
     cols = ", ".join(VALUE_COLUMNS)
-    order = ("ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
-             "period_start, period_end, breakdown NULLS FIRST")
     with transaction(con):
         if since is None:
             union = " UNION ALL ".join(f"SELECT {cols} FROM derived.values_{f}" for f in families())
             con.execute("DELETE FROM reporting.indicator_values")
-            con.execute(f"INSERT INTO reporting.indicator_values SELECT * FROM ({union}) {order}")
-        else:
+            con.execute(f"INSERT INTO reporting.indicator_values SELECT * FROM ({union}) "
+                        "ORDER BY indicator, project NULLS FIRST, centre NULLS FIRST, period_type, "
+                        "period_start, period_end, breakdown NULLS FIRST")
+        else:    # the recomputed rows are appended: the table is no longer in this order
             for f in families():
                 names = ", ".join("'" + n + "'" for n in indicators_of(f))
                 where = "" if f in WHOLE else f" AND period_end >= {_since(since)}"
                 con.execute(f"DELETE FROM reporting.indicator_values WHERE indicator IN ({names}){where}")
-                con.execute(f"INSERT INTO reporting.indicator_values SELECT {cols} FROM derived.values_{f} {order}")
+                con.execute(f"INSERT INTO reporting.indicator_values SELECT {cols} FROM derived.values_{f}")
         _run(con, "reporting/target_progress")
         if record is not None:
             record(con)
