@@ -8,6 +8,7 @@ import pytest
 
 from sos_pipeline.extracts.suppress import (
     Equation,
+    Memo,
     feasible_intervals,
     holds,
     protect,
@@ -241,6 +242,84 @@ def test_deterministic_whatever_the_insertion_order():
             eqs2 = [Equation(tuple(rng.sample(e.terms, len(e.terms)))) for e in rng.sample(eqs, len(eqs))]
             got = protect(shuffled, set(rng.sample(keys, len(keys))), eqs2)
             assert got == expected and list(got) == list(expected)
+
+
+def blocks(seed: int, n: int = 100, replace: dict | None = None) -> tuple[dict, list[Equation]]:
+    """n independent 4 x 3 tables side by side (keys (block, row, centre)); `replace`: block ->
+    the seed of another table for that block."""
+    rng = random.Random(seed)
+    values, eqs = {}, []
+    for block in range(n):
+        r = random.Random((replace or {}).get(block, rng.random()))
+        v, e = random_table(r)
+        while len(v) != 20:
+            v, e = random_table(r)
+        values.update({(block, *k): x for k, x in v.items()})
+        eqs += [Equation(tuple(((block, *k), c) for k, c in eq.terms)) for eq in e]
+    return values, eqs
+
+
+def test_independent_tables_side_by_side_are_protected_each_as_if_alone():
+    values, eqs = blocks(3, n=40)
+    together = protect(values, set(values), eqs)
+    for block in range(40):
+        v = {k[1:]: x for k, x in values.items() if k[0] == block}
+        e = [Equation(tuple((k[1:], c) for k, c in eq.terms)) for eq in eqs if eq.terms[0][0][0] == block]
+        alone = protect(v, set(v), e)
+        assert {(block, *k): s for k, s in alone.items()} == {k: s for k, s in together.items() if k[0] == block}
+
+
+def test_the_memo_gives_the_same_cells_and_protects_again_only_the_changed_table(tmp_path):
+    path = tmp_path / "suppression" / "P.json"
+    values, eqs = blocks(5)
+    expected = protect(values, set(values), eqs)
+    memo = Memo(path)
+    assert protect(values, set(values), eqs, memo=memo) == expected
+    assert (memo.hits, memo.misses) == (0, 100)
+    memo.save()
+
+    memo = Memo(path)                       # the next build: read from the file
+    assert protect(values, set(values), eqs, memo=memo) == expected
+    assert (memo.hits, memo.misses) == (100, 0)
+    memo.save()
+
+    changed, eqs2 = blocks(5, replace={17: 0.5})    # one table has other figures
+    assert changed != values and {k for k in values if values[k] != changed[k]} <= {k for k in values if k[0] == 17}
+    memo = Memo(path)
+    assert protect(changed, set(changed), eqs2, memo=memo) == protect(changed, set(changed), eqs2)
+    assert (memo.hits, memo.misses) == (99, 1)
+    memo.save()
+    # what another threshold or other sensitive cells decide is never taken from the memo
+    memo = Memo(path)
+    assert protect(changed, set(changed), eqs2, threshold=3, memo=memo) == protect(changed, set(changed), eqs2, threshold=3)
+    assert memo.hits == 0
+    fewer = {k for k in changed if k[0] != 40}
+    memo = Memo(path)
+    assert protect(changed, fewer, eqs2, memo=memo) == protect(changed, fewer, eqs2)
+    assert memo.misses == 1
+
+
+def test_the_memo_file_holds_digests_and_positions_never_a_value_and_another_code_starts_afresh(tmp_path):
+    import json
+
+    path = tmp_path / "P.json"
+    values, eqs = blocks(9, n=10)
+    memo = Memo(path)
+    protect(values, set(values), eqs, memo=memo)
+    memo.save()
+    saved = json.loads(path.read_text())
+    assert set(saved) == {"code", "parts"} and len(saved["parts"]) == 10
+    for digest, hidden in saved["parts"].items():
+        assert len(digest) == 64 and int(digest, 16) >= 0
+        assert all(isinstance(i, int) and 0 <= i < 20 and mark in ("primary", "secondary") for i, mark in hidden)
+    saved["code"] = "an earlier release"
+    path.write_text(json.dumps(saved))
+    memo = Memo(path)
+    protect(values, set(values), eqs, memo=memo)
+    assert (memo.hits, memo.misses) == (0, 10)
+    path.write_text("{not json")
+    memo = Memo(path)
+    assert protect(values, set(values), eqs, memo=memo) == protect(values, set(values), eqs)
 
 
 def test_a_large_extract_is_protected_in_one_pass():

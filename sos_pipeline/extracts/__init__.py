@@ -38,7 +38,7 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
     """Build (or leave unchanged) the extracts with these partition keys. Yields store.Outcome."""
     import duckdb
 
-    from sos_pipeline.extracts import content, store
+    from sos_pipeline.extracts import content, store, suppress
     from sos_pipeline.extracts.periods import all_periods, extract_periods
 
     if not paths.published.exists():
@@ -66,8 +66,10 @@ def build(paths: Paths, ref, keys: Iterable[str], final: bool = False, log=None)
                     continue
                 if ep.project not in cells:
                     project = ref.projects[ep.project]
+                    memo = suppress.Memo(paths.work / "suppression" / f"{ep.project}.json")
                     cells[ep.project] = content.project_cells(
-                        con, project, [p.label for p in extract_periods(project)])
+                        con, project, [p.label for p in extract_periods(project)], memo)
+                    memo.save()
                 ex = content.collect(con, ep, ref, cells[ep.project])
                 if not ex.has_data and not store.versions(store.folder(paths.reports, ep.project, ep.label)):
                     out = store.Outcome(key, "no-data", None, None,

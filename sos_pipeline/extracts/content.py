@@ -170,7 +170,9 @@ def data_end(con) -> dt.date | None:
                        "WHERE project IS NULL AND period_type = 'month'").fetchone()[0]
 
 
-def project_cells(con, project: reference.Project, labels: list[str]) -> ProjectCells:
+def project_cells(con, project: reference.Project, labels: list[str], memo: suppress.Memo | None = None
+                  ) -> ProjectCells:
+    """Every cell the project's extracts show, suppressed as one table (`memo`: see suppress.Memo)."""
     cat = _cat()
     order = {name: i for i, name in enumerate(cat)}
     codes = list(project.centres)
@@ -213,7 +215,7 @@ def project_cells(con, project: reference.Project, labels: list[str]) -> Project
     # Hide the actuals that targets are measured against only when nothing else will do.
     keep = {(r["indicator"], r["breakdown"], r["centre"], p) for r in targets
             for p in (r["period"], "PTD" if r["period"] == "PTD" else r["period"].removeprefix("PTD-"))}
-    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold, keep=keep)
+    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold, keep=keep, memo=memo)
     return ProjectCells(values, status, project.suppression_threshold, rows, months, targets,
                         data_end(con))
 

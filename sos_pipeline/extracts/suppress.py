@@ -278,8 +278,65 @@ def _lp_bounds(eqs: list[Terms], box: dict, targets: set, integer: set, truth=No
     return out
 
 
+class Memo:
+    """What protect() decided for each part of a table, by the part's inputs: a part whose sums,
+    values, markers and threshold are all those of a part protected before gets that result
+    again, and no part is protected from scratch twice. Kept in a JSON file (`path`) between
+    builds: a digest of each part's inputs, and the positions of its hidden cells, never a value.
+    The file also holds a digest of this module's code: another code starts a new memo. save()
+    keeps only the parts of the last build."""
+
+    def __init__(self, path=None):
+        import hashlib
+        import json
+        from pathlib import Path
+
+        self.path = Path(path) if path else None
+        self.code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+        self.entries: dict[str, list] = {}
+        self.used: dict[str, list] = {}
+        self.hits = self.misses = 0
+        if self.path and self.path.exists():
+            try:
+                saved = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                saved = {}
+            if isinstance(saved, dict) and saved.get("code") == self.code:
+                self.entries = saved.get("parts", {})
+
+    def key(self, cells: list, values: Mapping, sensitive: set, keep: set, eqs: list[Terms], threshold: int) -> str:
+        import hashlib
+
+        text = repr((threshold, eqs, [(k, values.get(k), k in sensitive, k in keep) for k in cells]))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, key: str, cells: list) -> dict | None:
+        got = self.entries.get(key)
+        if got is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self.used[key] = got
+        return {cells[i]: mark for i, mark in got}
+
+    def put(self, key: str, cells: list, status: dict) -> None:
+        index = {k: i for i, k in enumerate(cells)}
+        self.used[key] = self.entries[key] = [[index[k], m] for k, m in status.items() if k in index]
+
+    def save(self) -> None:
+        import json
+        import os
+
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"code": self.code, "parts": self.used}), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
 def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Equation],
-            threshold: int = 5, keep: set[K] = frozenset()) -> dict[K, str]:
+            threshold: int = 5, keep: set[K] = frozenset(), memo: Memo | None = None) -> dict[K, str]:
     """Which cells to hide. Returns {cell: "primary" | "secondary"} for hidden cells only.
 
     primary: sensitive cells with 0 < value < threshold (never 0, never >= threshold).
@@ -295,11 +352,61 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
        have (positive on a tie), so in total_of(...) the total is the odd one out; totals are
        the headline figures, and hiding one protects no more than hiding a part;
     4. the smallest absolute value (the least information lost);
-    5. the smallest repr(cell), so the choice is deterministic."""
+    5. the smallest repr(cell), so the choice is deterministic.
+
+    The cells fall into independent parts: cells linked, directly or through others, by sums
+    (`components`). Every step above stays inside one part, so each is protected on its own,
+    with the same result as all at once; a part whose inputs are those of a part protected before
+    (`memo`, see `Memo`) takes that result without any work: a correction of one month changes
+    only the parts holding its figures."""
     eqs = _normal(equations)
     for ts in eqs:
         if not holds(Equation(ts), values):
             raise ValueError(f"Equation does not hold on the values: {ts}")
+    status: dict = {k: "primary" for k in values if k in sensitive and 0 < values[k] < threshold}
+    for cells, part in components(eqs):
+        sub = {k: values[k] for k in cells if k in values}
+        key = memo.key(cells, sub, sensitive, keep, part, threshold) if memo is not None else None
+        got = memo.get(key, cells) if key is not None else None
+        if got is None:
+            got = _protect_part(sub, sensitive, part, threshold, keep)
+            if key is not None:
+                memo.put(key, cells, got)
+        status.update(got)
+    return {k: status[k] for k in sorted(status, key=repr)}
+
+
+def components(eqs: list[Terms]):
+    """The independent parts of a table: (cells sorted by repr, the sums linking them in their
+    canonical order), one per set of cells linked by sums."""
+    parent: dict = {}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for ts in eqs:
+        for k, _ in ts:
+            parent.setdefault(k, k)
+        root = find(ts[0][0])
+        for k, _ in ts[1:]:
+            r = find(k)
+            if r != root:
+                parent[r] = root
+    parts: dict = {}
+    for i, ts in enumerate(eqs):
+        parts.setdefault(find(ts[0][0]), []).append(i)
+    out = []
+    for rows in parts.values():
+        cells = sorted({k for i in rows for k, _ in eqs[i]}, key=repr)
+        out.append((cells, [eqs[i] for i in rows]))
+    return sorted(out, key=lambda cp: repr(cp[0][0]))
+
+
+def _protect_part(values: Mapping, sensitive: set, eqs: list[Terms], threshold: int, keep: set) -> dict:
+    """protect() for one part: its cells' values and the sums linking them (canonical order)."""
     status: dict = {k: "primary" for k in values if k in sensitive and 0 < values[k] < threshold}
     integer = {k for k, v in values.items() if float(v).is_integer()}
     by_cell: dict = {}
@@ -357,7 +464,7 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
             break
         for k in sorted(more, key=repr):
             hide(k)
-    return {k: status[k] for k in sorted(status, key=repr)}
+    return status
 
 
 def _pinned_anyway(values, status, eqs, by_cell, threshold, integer, sensitive, primary) -> set:
