@@ -1,3 +1,3 @@
-from sos_pipeline.cli import main
+from sos_pipeline.cli import run
 
-raise SystemExit(main())
+run()

@@ -271,29 +271,29 @@ def test_independent_tables_side_by_side_are_protected_each_as_if_alone():
 
 def test_the_memo_gives_the_same_cells_and_protects_again_only_the_changed_table(tmp_path):
     path = tmp_path / "suppression" / "P.json"
-    values, eqs = blocks(5)
+    values, eqs = blocks(5, n=30)
     expected = protect(values, set(values), eqs)
     memo = Memo(path)
     assert protect(values, set(values), eqs, memo=memo) == expected
-    assert (memo.hits, memo.misses) == (0, 100)
+    assert (memo.hits, memo.misses) == (0, 30)
     memo.save()
 
     memo = Memo(path)                       # the next build: read from the file
     assert protect(values, set(values), eqs, memo=memo) == expected
-    assert (memo.hits, memo.misses) == (100, 0)
+    assert (memo.hits, memo.misses) == (30, 0)
     memo.save()
 
-    changed, eqs2 = blocks(5, replace={17: 0.5})    # one table has other figures
+    changed, eqs2 = blocks(5, n=30, replace={17: 0.5})    # one table has other figures
     assert changed != values and {k for k in values if values[k] != changed[k]} <= {k for k in values if k[0] == 17}
     memo = Memo(path)
     assert protect(changed, set(changed), eqs2, memo=memo) == protect(changed, set(changed), eqs2)
-    assert (memo.hits, memo.misses) == (99, 1)
+    assert (memo.hits, memo.misses) == (29, 1)
     memo.save()
     # what another threshold or other sensitive cells decide is never taken from the memo
     memo = Memo(path)
     assert protect(changed, set(changed), eqs2, threshold=3, memo=memo) == protect(changed, set(changed), eqs2, threshold=3)
     assert memo.hits == 0
-    fewer = {k for k in changed if k[0] != 40}
+    fewer = {k for k in changed if k[0] != 20}
     memo = Memo(path)
     assert protect(changed, fewer, eqs2, memo=memo) == protect(changed, fewer, eqs2)
     assert memo.misses == 1
