@@ -336,10 +336,13 @@ def run() -> None:
     at once. Python's own ending of the interpreter, with Great Expectations, Dagster and pandas
     loaded, takes 1–2 s of a refresh's CPU and frees nothing anybody needs: everything main()
     opened is closed (the warehouse's connections, the writer's lock, the Dagster instance's
-    storage writes), and the output is flushed here. An exception still ends the usual way."""
+    storage writes), and the output is flushed here. An exception still ends the usual way, and
+    so does a run under a profiler or a tracer (cProfile, coverage): they write at the end."""
     import logging
 
     code = main()
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        raise SystemExit(code)
     sys.stdout.flush()
     sys.stderr.flush()
     logging.shutdown()

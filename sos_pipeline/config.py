@@ -18,7 +18,7 @@ class ConfigError(RuntimeError):
     """The installation is not set up so that the pipeline may run."""
 
 
-DEFAULT_DUCKDB_MEMORY = "1500MB"
+DEFAULT_DUCKDB_MEMORY = "1200MB"
 _MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)\s*$", re.IGNORECASE)
 
 

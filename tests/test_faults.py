@@ -10,14 +10,18 @@ name) and a refresh runs, with a fault. The result must equal the "reference": t
 run once without any fault.
 
 Keeping it cheap. A refresh process costs ~10 s of CPU (Dagster start-up, Great Expectations'
-import, indicators, publish, extracts), and this file needs about 20 of them. So:
+import, indicators, publish, extracts), and this file needs about 15 of them. So:
   * the data live in /dev/shm where there is one (fsyncs cost nothing there);
   * the data folder carries its own reference/projects.yaml with a single 2016 project, so a
     refresh builds 3 funder extracts instead of the shipped reference's 26;
-  * the reference run and the six kill scenarios (each: start, pause, SIGKILL, look, refresh
-    again) run in background threads, two at a time, as soon as state A exists, while the other
-    tests run in the foreground; the kill tests, last in the file, wait for their scenario and
-    check what it recorded. On 2 cores this halves the wall time.
+  * the six kill scenarios share one refresh: it pauses at each step in turn (faults.py), the
+    installation is copied as it is on disk there (what a SIGKILL at that moment leaves: the
+    kill loses only what the process holds in memory), and at the last step it is killed. Each
+    copy is then looked at and refreshed again;
+  * the reference run and the kill scenarios run in background threads, two at a time, as
+    soon as state A exists, while the other tests run in the foreground; the kill tests, last
+    in the file, wait for their scenario and check what it recorded. On 2 cores this halves the
+    wall time.
 """
 from __future__ import annotations
 
@@ -303,7 +307,7 @@ class World:
         self._names = threading.Lock()
         self.pool = concurrent.futures.ThreadPoolExecutor(BACKGROUND_WORKERS, thread_name_prefix="faults")
         self._reference = self.pool.submit(self._run_reference)
-        self._kills = {step: self.pool.submit(self._run_kill, step) for step in kill_steps}
+        self._kills = self.pool.submit(self._run_kills, kill_steps)
 
     def _build_state_a(self) -> None:
         (self.a.inbox).mkdir(parents=True)
@@ -334,35 +338,67 @@ class World:
     def reference(self) -> dict:
         return self._reference.result(timeout=2 * PROCESS_TIMEOUT)
 
-    # -- killed at a step, then refreshed again
-    def _run_kill(self, step: str) -> dict:
-        inst = self.new_install(f"kill-{step}")
+    # -- killed at each step, then refreshed again
+    def _run_kills(self, steps: list[str]) -> dict:
+        """One refresh paused at each step in turn (faults.py): at each pause, a copy of the
+        installation as it is on disk, which is what a crash there leaves; then it goes on to the
+        next step, and at the last one it is killed with SIGKILL. Each copy is then looked at as
+        an analyst and the next refresh find it, and refreshed again (in the pool, two at a time).
+        Returns step -> a future of what was observed."""
+        inst = self.new_install("killed")
         marker = inst.root / "paused"
-        obs: dict = {"step": step}
-        p = _refresh(inst, SOS_PAUSE_AT=step, SOS_PAUSE_FILE=str(marker))
+        p = _refresh(inst, SOS_PAUSE_AT=",".join(steps), SOS_PAUSE_FILE=str(marker))
+        copies: dict[str, tuple[Install, dict]] = {}
+        not_paused: dict[str, str] = {}
+        killed_code = None
+        order = [s for s in faults.STEPS if s in steps]
         try:
-            deadline = time.monotonic() + PAUSE_TIMEOUT
-            while not marker.exists():
-                if p.popen.poll() is not None:
-                    obs["not_paused"] = f"exited with {p.popen.returncode} before pausing:\n{p.err()[-3000:]}"
-                    return obs
-                if time.monotonic() > deadline:
-                    obs["not_paused"] = f"did not reach its pause point in {PAUSE_TIMEOUT} s:\n{p.err()[-3000:]}"
-                    return obs
-                time.sleep(0.05)
-            obs["marker"] = marker.read_text().split()
-            obs["pid"] = p.pid
-            os.kill(p.pid, signal.SIGKILL)
-            obs["killed_code"] = p.popen.wait(30)
+            for step in order:
+                deadline = time.monotonic() + PAUSE_TIMEOUT
+                while not marker.exists():
+                    if p.popen.poll() is not None:
+                        not_paused[step] = f"exited with {p.popen.returncode} before pausing:\n{p.err()[-3000:]}"
+                        break
+                    if time.monotonic() > deadline:
+                        not_paused[step] = f"did not reach its pause point in {PAUSE_TIMEOUT} s:\n{p.err()[-3000:]}"
+                        break
+                    time.sleep(0.05)
+                if step in not_paused:
+                    break
+                obs = {"step": step, "marker": marker.read_text().split(), "pid": p.pid}
+                with self._names:
+                    self._n += 1
+                    dest = self.root / f"{self._n:02d}-killed-at-{step}"
+                copies[step] = (inst.copy(dest), obs)
+                (dest / "paused").unlink()
+                if step != order[-1]:
+                    marker.unlink()                     # go on to the next step
+            if p.popen.poll() is None:
+                os.kill(p.pid, signal.SIGKILL)
+                killed_code = p.popen.wait(30)
         finally:
             p.kill()
+        lock_free = _lock_is_free(inst)     # nothing the killed refresh started holds the lock
+        out = {}
+        for step in steps:
+            if step in copies:
+                snapshot, obs = copies[step]
+                obs.update(killed_code=killed_code, lock_free_after_kill=lock_free)
+                out[step] = self.pool.submit(self._after_kill, snapshot, obs)
+            else:
+                out[step] = concurrent.futures.Future()
+                out[step].set_result({"step": step, "not_paused": not_paused.get(
+                    step, "an earlier step was not reached")})
+        return out
+
+    def _after_kill(self, inst: Install, obs: dict) -> dict:
         # What an analyst, and the next refresh, find after the crash.
         obs["published_sha"] = _sha(inst.published)
         try:
             obs["published_state"] = _published_state(inst.published)
         except Exception as exc:                      # noqa: BLE001 - reported by the test
             obs["published_state"] = f"cannot be read: {exc!r}"
-        obs["lock_free"] = _lock_is_free(inst)
+        obs["lock_free"] = _lock_is_free(inst) and obs["lock_free_after_kill"]
         obs["extracts_after_kill"] = _extracts(inst.reports)
         # The next refresh: it must not find the writer lock held (it would give up after 5 s).
         code, out, err = _refresh(inst, SOS_LOCK_WAIT_SECONDS="5").wait()
@@ -373,7 +409,7 @@ class World:
         return obs
 
     def kill_result(self, step: str) -> dict:
-        return self._kills[step].result(timeout=4 * PROCESS_TIMEOUT)
+        return self._kills.result(timeout=4 * PROCESS_TIMEOUT)[step].result(timeout=4 * PROCESS_TIMEOUT)
 
     def close(self) -> None:
         PROCS.close()
@@ -641,7 +677,8 @@ def test_the_reference_run_exercises_every_outcome(world, reference):
 @pytest.mark.parametrize("step", faults.STEPS)
 def test_refresh_killed_at_step(world, reference, step):
     """A refresh is killed with SIGKILL in the middle of `step` (see sos_pipeline/faults.py: inside
-    its open transaction, or with its new file half in place). Right after the crash, the published
+    its open transaction, or with its new file half in place; the installation as that kill leaves
+    it is the copy the shared refresh made at that pause point). Right after the crash, the published
     warehouse.duckdb is byte-identical to state A's (for "extracts", which run after publishing:
     the complete new state), it opens read-only and answers queries, and no writer lock is left
     held. The next refresh succeeds and its result is exactly the uninterrupted run's: the same
