@@ -42,7 +42,7 @@ def test_a_non_editable_install_refreshes(tmp_path):
     env.pop("SOS_ENV", None)
     code = ("import sos_pipeline, sys; from sos_pipeline.warehouse.db import SQL_DIR; "
             "print(sos_pipeline.__file__); print(SQL_DIR); "
-            "from sos_pipeline.cli import main; sys.exit(main(['refresh']))")
+            "sys.argv = ['sos-pipeline', 'refresh']; from sos_pipeline.cli import run; run()")  # the console script
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert r.returncode == 0, (r.stdout[-3000:], r.stderr[-3000:])
     where, sql_dir = r.stdout.splitlines()[:2]
