@@ -21,8 +21,21 @@ def _dagster_home() -> None:
         os.environ["DAGSTER_HOME"] = home
     Path(home).mkdir(parents=True, exist_ok=True)
     settings = Path(home) / "dagster.yaml"
-    if not settings.exists():  # one writing run at a time, no telemetry (also when installed)
+    # One writing run at a time, no telemetry, the pooled event log (also when installed). A file
+    # an earlier release wrote, unchanged since, is brought up to date; one edited by hand is kept.
+    if not settings.exists() or _sha256(settings.read_bytes()) in _EARLIER_SETTINGS:
         settings.write_text((Path(__file__).parent / "dagster.yaml").read_text())
+
+
+# sha256 of the dagster.yaml files earlier releases wrote (git log -- sos_pipeline/dagster.yaml).
+_EARLIER_SETTINGS = {"58cde7bc008f5020dce3cc135ad7436a15745d999c9e52524cf60c7a4fc4393c",
+                     "3d078d5339232c461af44158a37bcbd4f9ed80daf2e696900a8a0fc9de6e6298"}
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 def _tags() -> dict[str, str]:

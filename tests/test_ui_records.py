@@ -12,11 +12,16 @@ from __future__ import annotations
 import re
 
 import duckdb
+import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance
 
 
-def _instance(sample_warehouse) -> DagsterInstance:
-    return DagsterInstance.from_config(str(sample_warehouse.parent.parent / "dagster_home"))
+@pytest.fixture
+def instance(sample_warehouse, monkeypatch):
+    """The build's Dagster instance, opened as the UI opens it: through DAGSTER_HOME."""
+    monkeypatch.setenv("DAGSTER_HOME", str(sample_warehouse.parent.parent / "dagster_home"))
+    with DagsterInstance.get() as instance:
+        yield instance
 
 
 def _refresh_run(instance):
@@ -24,14 +29,13 @@ def _refresh_run(instance):
     return run
 
 
-def test_every_settled_centre_month_shows_its_check_and_load(sample_warehouse):
-    with _instance(sample_warehouse) as instance:
-        run = _refresh_run(instance)
-        checks = [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
-            run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000).records]
-        mats = [r.event_log_entry.dagster_event.event_specific_data.materialization
-                for r in instance.get_records_for_run(
-                    run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000).records]
+def test_every_settled_centre_month_shows_its_check_and_load(sample_warehouse, instance):
+    run = _refresh_run(instance)
+    checks = [r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
+        run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000).records]
+    mats = [r.event_log_entry.dagster_event.event_specific_data.materialization
+            for r in instance.get_records_for_run(
+                run.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION, limit=10_000).records]
     validation = [c for c in checks if c.check_name == "validation"]
     assert all(c.asset_key == AssetKey("core_delivery") and c.blocking for c in validation)
     assert len(validation) == 137                                     # 135 loaded + 2 rejected
@@ -64,12 +68,11 @@ def test_every_settled_centre_month_shows_its_check_and_load(sample_warehouse):
         assert not any(ref in preview for ref in refs)
 
 
-def test_the_run_tags_say_what_the_cli_printed(sample_warehouse):
+def test_the_run_tags_say_what_the_cli_printed(sample_warehouse, instance):
     log = (sample_warehouse.parent.parent / "build.log").read_text(encoding="utf-8", errors="replace")
     printed = {m.group(1): m.group(2) for m in re.finditer(r"^  (accepted|superseded|unchanged|rejected) +(\d+)$",
                                                            log, re.MULTILINE)}
     assert printed == {"accepted": "134", "superseded": "1", "unchanged": "0", "rejected": "5"}
-    with _instance(sample_warehouse) as instance:
-        tags = _refresh_run(instance).tags
+    tags = _refresh_run(instance).tags
     assert {k: tags[f"sos/{k}"] for k in printed} == printed
     assert tags["sos/trigger"] == "cli"
