@@ -75,6 +75,8 @@ def main(argv=None) -> int:
           f"{result.rounds} rounds: {wall:.1f} s; by phase {result.seconds}")
     if prof:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(args.profile)
+        if os.environ.get("SOS_PROFILE_OUT"):
+            prof.dump_stats(os.environ["SOS_PROFILE_OUT"])
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)
     return 0

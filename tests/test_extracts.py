@@ -498,3 +498,54 @@ def test_months_after_services_ended_are_labelled_not_zero(sample):
         assert "after services ended" in (folder / "report.html").read_text(encoding="utf-8")
     # a period that ends before the services do says nothing of it
     assert all(r["status"] == "" for r in read_csv(data / "reports" / "EEA-2013-150" / "P6" / "monthly.csv"))
+
+
+def test_the_fast_workbook_writer_writes_what_openpyxl_writes(sample, tmp_path):
+    """render.save_workbook writes each row as one string; openpyxl writes it element by element.
+    A real extract of the sample, plus a sheet of awkward cells (markup characters, leading and
+    trailing spaces, a text that looks like a formula, an empty text, NaN, a date and a month,
+    a hidden cell), written both ways: every part of the two files is the same XML."""
+    import zipfile
+    from dataclasses import replace
+    from xml.etree.ElementTree import canonicalize
+
+    from sos_pipeline.extracts import content, render, suppress
+    from sos_pipeline.extracts.periods import extract_periods
+
+    data, con, ref = sample
+    ep = all_periods(ref)["EEA-2013-150/PTD"]
+    project = ref.projects[ep.project]
+    cells = content.project_cells(con, project, [p.label for p in extract_periods(project)],
+                                  suppress.Memo(tmp_path / "memo.json"))
+    ex = content.collect(con, ep, ref, cells)
+    awkward = content.Sheet("awkward", "Dīvaini", "Awkward", [
+        content.Column("t", "Teksts", "Text"), content.Column("n", "Skaits", "Number", "number"),
+        content.Column("d", "Datums", "Date", "date"), content.Column("m", "Mēnesis", "Month", "month")],
+        rows=[[" a & b < c > \"d\" ", 1.5, dt.date(2013, 11, 15), dt.date(2013, 11, 1)],
+              ["=SUM(A1:A2)", float("nan"), None, None],
+              ["", 12345678901234, dt.datetime(2020, 2, 29, 0, 0), None],
+              ["Ķekava\tline", content.Hidden("<5"), None, None],
+              ["  ", -0.25, None, None]])
+    ex = replace(ex, sheets=[*ex.sheets, awkward])
+    header = [("Virsraksts & <lv>", "Title & <en> "), ("Finansētājs", "Funder")]
+    fast = zipfile.ZipFile(io.BytesIO(render.to_xlsx(ex, {}, header)))
+    original = render.save_workbook
+    try:
+        render.save_workbook = lambda wb: original(wb, fast=False)
+        slow = zipfile.ZipFile(io.BytesIO(render.to_xlsx(ex, {}, header)))
+    finally:
+        render.save_workbook = original
+    assert fast.namelist() == slow.namelist()
+    sheets = [n for n in fast.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == len(ex.sheets) + 1                                  # and the charts' sheet
+    for name in fast.namelist():
+        if name == "docProps/core.xml":                                       # when it was written
+            continue
+        a, b = fast.read(name).decode("utf-8"), slow.read(name).decode("utf-8")
+        assert canonicalize(a) == canonicalize(b), name
+    # and what a reader of the workbook gets
+    ws = openpyxl.load_workbook(io.BytesIO(render.to_xlsx(ex, {}, header)))[awkward.title]
+    values = [[c.value for c in row] for row in ws.iter_rows(min_row=3, max_row=7)]
+    assert values[0] == [" a & b < c > \"d\" ", 1.5, dt.datetime(2013, 11, 15), dt.datetime(2013, 11, 1)]
+    assert values[1][0] == "=SUM(A1:A2)" and ws.cell(row=4, column=1).data_type == "s"  # text, never a formula
+    assert values[2][:2] == [None, 12345678901234] and values[3][:2] == ["Ķekava\tline", "<5"]
