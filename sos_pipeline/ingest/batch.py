@@ -32,6 +32,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from sos_pipeline import config, contract
@@ -384,16 +385,23 @@ def _replace_core(con, accepted: list[Item]) -> None:
     con.register("batch_keys", keys)
     try:
         for name in contract.TABLES:
-            frames = []
+            # One concatenation per table, then the centre, month and sha256 of each delivery's
+            # rows as whole columns (copying and widening each delivery's frame cost ~1 ms each).
+            frames, centres, months, shas = [], [], [], []
             for (c, m), item in last.items():
                 f = item.delivery.tables[name]
                 if len(f):
-                    f = f.copy()
-                    f.insert(0, "_sha", item.pending.sha256)
-                    f.insert(0, "_month", pd.Timestamp(m))
-                    f.insert(0, "_centre", c)
                     frames.append(f)
-            rows = pd.concat(frames, ignore_index=True) if frames else None
+                    centres.append(c)
+                    months.append(m)
+                    shas.append(item.pending.sha256)
+            rows = None
+            if frames:
+                n = np.array([len(f) for f in frames])
+                rows = pd.concat(frames, ignore_index=True)
+                rows.insert(0, "_sha", np.repeat(np.array(shas, dtype=object), n))
+                rows.insert(0, "_month", np.repeat(np.array(months, dtype="datetime64[s]"), n))
+                rows.insert(0, "_centre", np.repeat(np.array(centres, dtype=object), n))
             if rows is not None:
                 con.register("batch_rows", rows)
             try:

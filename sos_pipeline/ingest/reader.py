@@ -394,6 +394,10 @@ def id_text(v) -> tuple[str, str | None]:
     return text, None
 
 
+_NAT = np.iinfo(np.int64).min                  # numpy's NaT as an integer
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
 _KIND_LABEL = {contract.DATE: "a date (YYYY-MM-DD or DD.MM.YYYY)", contract.INT: "a whole number",
                contract.YEAR: "a 4-digit year", contract.NUMBER: "a number"}
 
@@ -464,10 +468,14 @@ def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
             if rows:
                 findings.append(Finding(rule, severity, table.name, col.name, f"{len(rows)} {what}",
                                         tuple(rows), len(rows)))
-        if col.kind == contract.DATE:
-            data[col.name] = pd.to_datetime(pd.Series(values, dtype="object")).astype("datetime64[us]").array
+        n = len(values)
+        if col.kind == contract.DATE:     # days since 1970-01-01 (what pd.to_datetime makes of them, 10x faster)
+            data[col.name] = np.fromiter((_NAT if v is None else v.toordinal() - _EPOCH for v in values),
+                                         np.int64, n).view("datetime64[D]").astype("datetime64[us]")
         elif col.kind in (contract.INT, contract.YEAR):
-            data[col.name] = pd.array(values, dtype="Int64")
+            data[col.name] = pd.arrays.IntegerArray(
+                np.fromiter((0 if v is None else v for v in values), np.int64, n),
+                np.fromiter((v is None for v in values), bool, n))
         elif col.kind == contract.NUMBER:
             data[col.name] = np.array([float("nan") if x is None else x for x in values], dtype="float64")
         else:

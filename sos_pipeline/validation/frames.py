@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from sos_pipeline import contract as C
@@ -51,7 +52,7 @@ def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]
     for t in C.TABLES.values():
         cols = ", ".join(f"{_q(c.name)} {_SQL_TYPES.get(c.kind, 'VARCHAR')}" for c in t.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE v_{t.name} (_delivery INTEGER, _row BIGINT, {cols})")
-        parts = []
+        parts, index = [], []
         for d, (tables, *_) in enumerate(items):
             df = tables.get(t.name)
             if df is not None and len(df):
@@ -59,12 +60,13 @@ def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]
                 if missing:
                     raise ValueError(f"table {t.name} lacks column(s) {', '.join(missing)}: the parser "
                                      "must pass every contract column and _row")
-                df = df[["_row", *t.column_names]].copy()
-                df.insert(0, "_delivery", d)
                 parts.append(df)
+                index.append(np.full(len(df), d, dtype="int32"))
         if not parts:
             continue
-        frame = pd.concat(parts, ignore_index=True)
+        # One concatenation, one selection and one index column per table (not per delivery).
+        frame = pd.concat(parts, ignore_index=True)[["_row", *t.column_names]]
+        frame.insert(0, "_delivery", np.concatenate(index))
         select = ", ".join(f"CAST({_q(c.name)} AS {_SQL_TYPES.get(c.kind, 'VARCHAR')})" for c in t.columns)
         con.register("_v_frame", frame)
         try:
