@@ -696,12 +696,25 @@ def privacy_gate(raw: dict[str, RawTable]) -> list[Finding]:
         columns = contract.TABLES[t.name].column_names if t.name else ()
         # a hit names its column by header only when it is a contract column
         headers = [h.lower() if h.lower() in columns else "" for h in t.headers]
-        findings += privacy.scan_cells(t.name or None, t.source, headers,
-                                       ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
-        if t.unparsed:      # by position only: these rows' fields do not line up with the header
+        if _any_hit(t.rows):
+            findings += privacy.scan_cells(t.name or None, t.source, headers,
+                                           ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
+        if t.unparsed and _any_hit(t.unparsed):   # by position only: fields not lined up with the header
             findings += privacy.scan_cells(t.name or None, t.source, [],
                                            ((r, [cell_text(c) for c in cells]) for r, cells in t.unparsed))
     return findings
+
+
+def _any_hit(rows) -> bool:
+    """Whether any cell of these rows breaks a privacy rule: each distinct value (by type and
+    value) checked once. Only then are the rows scanned one by one, for the row numbers."""
+    distinct: set = set()
+    try:
+        for _, cells in rows:
+            distinct.update(zip(map(type, cells), cells))
+    except TypeError:       # an unhashable cell value: scan row by row
+        return True
+    return any(privacy.cell_hit(cell_text(v)) for _, v in distinct)
 
 
 def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
