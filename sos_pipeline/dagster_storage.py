@@ -25,10 +25,15 @@ from contextlib import contextmanager
 
 import sqlalchemy as db
 from dagster import Field, StringSource
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy.pool import QueuePool
+from watchdog.events import PatternMatchingEventHandler
+from watchdog.observers import Observer
 
 # Open engines kept at once: the cross-run index and the last few runs' files (the UI reads many).
 KEEP_OPEN = 8
@@ -99,9 +104,38 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 with conn.begin():
                     yield conn
 
+    def watch(self, run_id: str, cursor: str | None, callback) -> None:
+        """As Dagster's, but a run's new events are noticed in its write-ahead log too: the writer
+        keeps its connection open, so the run's .db file changes only when the log is folded
+        into it (Dagster's watcher looks at the .db file alone, and the UI's live view of a run
+        would wait for the end of the run)."""
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _RunLogWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
+
     def dispose(self) -> None:
         with self._db_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
         super().dispose()
+
+
+class _RunLogWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watcher of a run's event file, which also reacts to its `-wal` file."""
+
+    def __init__(self, event_log_storage, run_id, callback, cursor):
+        self._event_log_storage = event_log_storage
+        self._run_id = run_id
+        self._cb = callback
+        self._log_path = event_log_storage.path_for_shard(run_id)
+        self._cursor = cursor
+        PatternMatchingEventHandler.__init__(self, patterns=[self._log_path, self._log_path + "-wal"])
+
+    def on_modified(self, event) -> None:
+        self._process_log()
+
+    def on_created(self, event) -> None:       # the first write of a run creates its -wal file
+        self._process_log()

@@ -112,3 +112,43 @@ def test_the_cli_sets_up_or_upgrades_the_homes_settings(tmp_path, monkeypatch, b
     assert (settings.read_text() == current) is upgraded
     if not upgraded:
         assert settings.read_text() == "telemetry:\n  enabled: true\n"
+
+
+def test_a_watched_run_sees_its_events_while_it_runs(tmp_path, monkeypatch):
+    """The UI's live view of a run watches the run's file. The pooled writer keeps its connection
+    open, so new events reach the file's write-ahead log, not the file: the storage's watcher
+    looks at both, and the events arrive while the connection stays open."""
+    import threading
+    import time
+
+    from dagster._core.events.log import EventLogEntry
+
+    home = _home(tmp_path / "home", pooled=True)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    run_id = "0f0e0d0c-0000-4000-8000-000000000001"
+
+    def entry(text: str) -> EventLogEntry:
+        return EventLogEntry(error_info=None, level=20, user_message=text, run_id=run_id,
+                             timestamp=time.time(), step_key=None, job_name="refresh", dagster_event=None)
+
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        storage.store_event(entry("before the watch"))
+        seen, arrived = [], threading.Event()
+
+        def callback(event, cursor):
+            seen.append(event.user_message)
+            if "third" in seen:
+                arrived.set()
+
+        storage.watch(run_id, None, callback)
+        try:
+            time.sleep(0.2)                     # the observer is watching
+            for text in ("first", "second", "third"):
+                storage.store_event(entry(text))
+            assert arrived.wait(timeout=20), seen
+            assert (home / "history" / "runs" / f"{run_id}.db-wal").exists()   # the connection is open
+        finally:
+            storage.end_watch(run_id, callback)
+    assert seen[-3:] == ["first", "second", "third"]
+    assert not (home / "history" / "runs" / f"{run_id}.db-wal").exists()   # closed: folded into the file
