@@ -549,3 +549,40 @@ def test_the_fast_workbook_writer_writes_what_openpyxl_writes(sample, tmp_path):
     assert values[0] == [" a & b < c > \"d\" ", 1.5, dt.datetime(2013, 11, 15), dt.datetime(2013, 11, 1)]
     assert values[1][0] == "=SUM(A1:A2)" and ws.cell(row=4, column=1).data_type == "s"  # text, never a formula
     assert values[2][:2] == [None, 12345678901234] and values[3][:2] == ["Ķekava\tline", "<5"]
+
+
+def test_monthly_chart_of_a_federation_shows_the_total_and_every_centre_in_grey(sample, tmp_path):
+    """Up to six centres: a coloured line each, named in the legend, and the total dashed (the
+    sample's two centres). More (a federation of 80 does not fit a legend, and colours would
+    repeat): the total above, and every centre below as a grey line, under one legend entry."""
+    from dataclasses import replace
+
+    from sos_pipeline.extracts import charts, content, suppress
+    from sos_pipeline.extracts.periods import extract_periods
+
+    data, con, ref = sample
+    ep = all_periods(ref)["EEA-2013-150/PTD"]
+    project = ref.projects[ep.project]
+    cells = content.project_cells(con, project, [p.label for p in extract_periods(project)],
+                                  suppress.Memo(tmp_path / "memo.json"))
+    ex = content.collect(con, ep, ref, cells)
+    few = charts.monthly_figure(ex, "families_served", "Ģimenes", "Families")
+    (ax,) = few.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["BAU", "VAL", "Visi centri / All centres"]
+
+    months = [m for m, _ in ex.series["families_served"]["ALL"]]
+    series = {f"C{i:02d}": [(m, 10 + i) for m in months] for i in range(1, 9)}
+    series["C03"][2] = (months[2], content.Hidden("<5"))
+    series["ALL"] = [(m, sum(10 + i for i in range(1, 9))) for m in months]
+    many = charts.monthly_figure(replace(ex, series={"families_served": series}), "families_served",
+                                 "Ģimenes", "Families")
+    top, bottom = many.axes
+    assert [t.get_text() for t in top.get_legend().get_texts()] == ["Visi centri / All centres"]
+    assert [t.get_text() for t in bottom.get_legend().get_texts()] == ["Katrs centrs /\neach centre (8)"]
+    assert len(bottom.get_lines()) == 8 and len(top.get_lines()) == 1
+    assert top.get_lines()[0].get_ydata()[0] == 116                        # 11 + 12 + ... + 18
+    gap = bottom.get_lines()[2].get_ydata()                                 # C03: the hidden month is a gap
+    assert gap[2] != gap[2] and gap[1] == 13
+    assert "gap: fewer than" in " ".join(t.get_text() for t in bottom.texts)
+    assert charts.monthly(replace(ex, series={"families_served": series}), "families_served",
+                          "Ģimenes", "Families").startswith(b"\x89PNG")

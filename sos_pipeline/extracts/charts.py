@@ -30,46 +30,72 @@ def _png(fig) -> bytes:
 
 
 def monthly(ex: Extract, indicator: str, title_lv: str, title_en: str) -> bytes:
+    return _png(monthly_figure(ex, indicator, title_lv, title_en))
+
+
+def monthly_figure(ex: Extract, indicator: str, title_lv: str, title_en: str):
+    """A line per centre and the total (dashed). With more centres than colours (a federation of
+    80 would need 80 legend entries, which do not fit, and colours repeat), two panels instead:
+    the total above, and below every centre as a thin grey line under one legend entry."""
+    import datetime as dt
+
+    import matplotlib.dates as mdates
+
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    # Fixed margins, not layout="constrained" (which doubled the drawing time): room on the right
-    # for the legend, below for rotated dates and the note on hidden values.
-    fig.subplots_adjust(left=0.07, right=0.74, top=0.88, bottom=0.22)
+    series = ex.series[indicator]
+    centres = [c for c in series if c != ALL]
+    many = len(centres) > len(COLOURS)
+    n = len(series.get(ALL, []))
+    if many:
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.4), sharex=True)
+        fig.subplots_adjust(left=0.07, right=0.74, top=0.91, bottom=0.2 if n > 14 else 0.12, hspace=0.28)
+        axes = [top, bottom]
+    else:
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        # Fixed margins, not layout="constrained" (which doubled the drawing time): room on the right
+        # for the legend, below for rotated dates and the note on hidden values.
+        fig.subplots_adjust(left=0.07, right=0.74, top=0.88, bottom=0.22)
+        top = bottom = ax
+        axes = [ax]
     hidden_any = False
-    for i, (centre, points) in enumerate(ex.series[indicator].items()):
-        if centre == ALL and len(ex.series[indicator]) == 2:
+    for i, (centre, points) in enumerate(series.items()):
+        if centre == ALL and len(series) == 2:
             continue        # one centre: its line is the total
         xs = [m for m, _ in points]
-        ys = [None if isinstance(v, Hidden) else v for _, v in points]
+        ys = [float("nan") if isinstance(v, Hidden) else v for _, v in points]
         hidden_any |= any(isinstance(v, Hidden) for _, v in points)
-        style = dict(color="#555555", linestyle="--", linewidth=1.4) if centre == ALL else \
-            dict(color=COLOURS[i % len(COLOURS)], linewidth=2)
-        label = "Visi centri / All centres" if centre == ALL else centre
-        ax.plot(xs, [float("nan") if y is None else y for y in ys], marker="o", markersize=3, label=label, **style)
-    ax.set_title(f"{title_lv} / {title_en}", loc="left", fontsize=11, fontweight="bold")
-    ax.set_ylim(bottom=0)
-    after = [m for m, v in ex.series[indicator].get(ALL, []) if ex.services_end and m > ex.services_end]
-    if after:       # no services by design: a shaded, labelled span, not a fall to 0
-        import datetime as dt
-        start = after[0] - dt.timedelta(days=15)
-        end = after[-1] + dt.timedelta(days=15)
-        ax.axvspan(start, end, color="#e6e6e6", zorder=0)
-        ax.text(start + (end - start) / 2, 0.5, "pēc pakalpojumu beigām\nafter services ended",
-                transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=7.5, color="#444444",
-                rotation=90, linespacing=1.1)
-    ax.grid(axis="y", color="#dddddd")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    import matplotlib.dates as mdates
-    n = len(ex.series[indicator].get(ALL, []))
-    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, (n + 11) // 12)))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
+        if centre == ALL:
+            style = dict(color=COLOURS[0], linewidth=2, marker="o", markersize=3) if many else \
+                dict(color="#555555", linestyle="--", linewidth=1.4, marker="o", markersize=3)
+            top.plot(xs, ys, label="Visi centri / All centres", **style)
+        elif many:
+            first = centre == centres[0]
+            bottom.plot(xs, ys, color="#7f8c99", linewidth=0.8, alpha=0.6,
+                        label=f"Katrs centrs /\neach centre ({len(centres)})" if first else None)
+        else:
+            bottom.plot(xs, ys, color=COLOURS[i % len(COLOURS)], linewidth=2, marker="o", markersize=3, label=centre)
+    top.set_title(f"{title_lv} / {title_en}", loc="left", fontsize=11, fontweight="bold")
+    after = [m for m, v in series.get(ALL, []) if ex.services_end and m > ex.services_end]
+    for ax in axes:
+        ax.set_ylim(bottom=0)
+        ax.grid(axis="y", color="#dddddd")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        if after:       # no services by design: a shaded, labelled span, not a fall to 0
+            start = after[0] - dt.timedelta(days=15)
+            end = after[-1] + dt.timedelta(days=15)
+            ax.axvspan(start, end, color="#e6e6e6", zorder=0)
+            ax.text(start + (end - start) / 2, 0.5, "pēc pakalpojumu beigām\nafter services ended",
+                    transform=ax.get_xaxis_transform(), ha="center", va="center", fontsize=7.5,
+                    color="#444444", rotation=90, linespacing=1.1)
+    bottom.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, (n + 11) // 12)))
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m"))
     if n > 14:
-        fig.autofmt_xdate(bottom=0.30)
+        fig.autofmt_xdate(bottom=0.30 if not many else 0.2)
     if hidden_any:
-        ax.annotate(f"Pārtraukums: mazāk par {ex.threshold} (slēpts) / gap: fewer than {ex.threshold} (hidden)",
-                    xy=(0, -0.28 if len(ex.series[indicator][ALL]) > 14 else -0.16),
-                    xycoords="axes fraction", fontsize=8, color="#777777")
-    return _png(fig)
+        bottom.annotate(f"Pārtraukums: mazāk par {ex.threshold} (slēpts) / gap: fewer than {ex.threshold} (hidden)",
+                        xy=(0, (-0.28 if not many else -0.42) if n > 14 else -0.16),
+                        xycoords="axes fraction", fontsize=8, color="#777777")
+    return fig
 
 
 def progress(ex: Extract) -> bytes | None:
@@ -125,7 +151,7 @@ def render(ex: Extract, cache: Path | None = None) -> dict[str, bytes]:
 
 
 # Raise when the drawing code changes: cached charts of the old look are then drawn again.
-CHART_VERSION = 2
+CHART_VERSION = 3
 _drawn: dict[str, bytes] = {}
 
 
