@@ -9,6 +9,7 @@ one sheet cannot reveal a cell hidden on another.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 
 from sos_pipeline import reference
@@ -135,8 +136,12 @@ def equations(values: dict, centres: list[str], months: dict[str, list[str]],
             continue
         parts = [(i.removesuffix("_monthly_avg"), None, centre, m) for m in months[period]]
         if all(p in values for p in parts):
+            # Only the month counts n for which n * average is (nearly) the sum are built; the
+            # exact test is `holds`, below, as for every other sum.
+            total, avg = math.fsum(values[p] for p in parts), values[(i, bd, centre, period)]
             for n in range(1, max(len(parts), (spans or {}).get(period, 0)) + 1):
-                eqs.append(suppress.total_of((i, bd, centre, period), parts, weight=n))
+                if abs(total - n * avg) < 1e-3:
+                    eqs.append(suppress.total_of((i, bd, centre, period), parts, weight=n))
     return [e for e in eqs if suppress.holds(e, values)]
 
 
