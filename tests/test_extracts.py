@@ -500,6 +500,19 @@ def test_months_after_services_ended_are_labelled_not_zero(sample):
     assert all(r["status"] == "" for r in read_csv(data / "reports" / "EEA-2013-150" / "P6" / "monthly.csv"))
 
 
+def sample_extract(sample, key: str, tmp_path):
+    """One extract of the sample as `extracts.build` collects it (its own suppression memo)."""
+    from sos_pipeline.extracts import content, suppress
+    from sos_pipeline.extracts.periods import extract_periods
+
+    _, con, ref = sample
+    ep = all_periods(ref)[key]
+    project = ref.projects[ep.project]
+    cells = content.project_cells(con, project, [p.label for p in extract_periods(project)],
+                                  suppress.Memo(tmp_path / "memo.json"))
+    return content.collect(con, ep, ref, cells)
+
+
 def test_the_fast_workbook_writer_writes_what_openpyxl_writes(sample, tmp_path):
     """render.save_workbook writes each row as one string; openpyxl writes it element by element.
     A real extract of the sample, plus a sheet of awkward cells (markup characters, leading and
@@ -509,15 +522,9 @@ def test_the_fast_workbook_writer_writes_what_openpyxl_writes(sample, tmp_path):
     from dataclasses import replace
     from xml.etree.ElementTree import canonicalize
 
-    from sos_pipeline.extracts import content, render, suppress
-    from sos_pipeline.extracts.periods import extract_periods
+    from sos_pipeline.extracts import content, render
 
-    data, con, ref = sample
-    ep = all_periods(ref)["EEA-2013-150/PTD"]
-    project = ref.projects[ep.project]
-    cells = content.project_cells(con, project, [p.label for p in extract_periods(project)],
-                                  suppress.Memo(tmp_path / "memo.json"))
-    ex = content.collect(con, ep, ref, cells)
+    ex = sample_extract(sample, "EEA-2013-150/PTD", tmp_path)
     awkward = content.Sheet("awkward", "Dīvaini", "Awkward", [
         content.Column("t", "Teksts", "Text"), content.Column("n", "Skaits", "Number", "number"),
         content.Column("d", "Datums", "Date", "date"), content.Column("m", "Mēnesis", "Month", "month")],
@@ -557,15 +564,9 @@ def test_monthly_chart_of_a_federation_shows_the_total_and_every_centre_in_grey(
     repeat): the total above, and every centre below as a grey line, under one legend entry."""
     from dataclasses import replace
 
-    from sos_pipeline.extracts import charts, content, suppress
-    from sos_pipeline.extracts.periods import extract_periods
+    from sos_pipeline.extracts import charts, content
 
-    data, con, ref = sample
-    ep = all_periods(ref)["EEA-2013-150/PTD"]
-    project = ref.projects[ep.project]
-    cells = content.project_cells(con, project, [p.label for p in extract_periods(project)],
-                                  suppress.Memo(tmp_path / "memo.json"))
-    ex = content.collect(con, ep, ref, cells)
+    ex = sample_extract(sample, "EEA-2013-150/PTD", tmp_path)
     few = charts.monthly_figure(ex, "families_served", "Ģimenes", "Families")
     (ax,) = few.axes
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["BAU", "VAL", "Visi centri / All centres"]
