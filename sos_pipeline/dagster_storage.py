@@ -7,11 +7,13 @@ writes each event in up to four transactions (the run's file, then the cross-run
 mode, closing the last connection to a file checkpoints the log into it and deletes it, so every
 event paid for a checkpoint: 16 ms an event on an idle machine, 30 ms and more under load.
 
-This storage is Dagster's, with one difference: each file keeps one engine whose pool keeps its
-connections open, and those connections commit with `synchronous=NORMAL`, which is what SQLite
-recommends with WAL. The same 400 events take 3.8 ms each (`bench/event_log.py`). What is
-stored, where and how is unchanged, so the UI, the daemon and Dagster's own tools read it as
-before, and a DAGSTER_HOME can go back to Dagster's default storage by deleting the setting.
+This storage is Dagster's, with two differences: each file keeps one engine whose pool keeps
+its connections open, and those connections commit with `synchronous=NORMAL`, which is what
+SQLite recommends with WAL; and its watcher (the UI's live view of a running run) also looks at
+a run's `-wal` file, where those commits land. An event costs 3.2 ms instead of 17 ms
+(`bench/event_log.py`). What is stored, where and how is unchanged, so the UI, the daemon and
+Dagster's own tools read it as before, and a DAGSTER_HOME can go back to Dagster's default
+storage by deleting the setting.
 
 Durability: a killed process loses nothing it committed (the fault tests kill refreshes). With
 `synchronous=NORMAL` a power cut may lose the last events before it; the run history is then
