@@ -5,7 +5,8 @@
 Set-up as bench/federation.py (not measured): N centres x M months written as UTF-8 CSV
 deliveries, the reference data for them, every delivery screened into the queue. Then
 ingest.batch.load_queue runs once, in this process, over the whole queue, and the seconds of
-each phase are printed (read, context, validate, load), with the rows read. --profile N
+each phase are printed (read: files to raw cells, type: cells to values in DuckDB, stage,
+validate, load), with the rows read. --profile N
 prints the N most expensive functions (cProfile, cumulative); with SOS_PROFILE_OUT=FILE the
 whole profile is also written there (for pstats). Asserts nothing about time.
 """

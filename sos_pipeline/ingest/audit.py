@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
+
+import pandas as pd
 
 from sos_pipeline.findings import WARNING, Finding
-from sos_pipeline.warehouse.db import sql
+from sos_pipeline.warehouse.db import registered, sql
 
 STATUSES = ("accepted", "superseded", "unchanged", "rejected")
 
@@ -42,10 +45,9 @@ def record_findings(con, delivery: str, sha: str, findings: list[Finding]) -> No
         con.executemany(sql("audit/record_finding"), rows)
 
 
-def current(con, centre: str, month: dt.date):
-    """(sha256, archive_path, received_at, delivery, form) of the accepted version, or None."""
-    rows = con.execute(sql("audit/current"), {"centre": centre, "month": month}).fetchall()
-    return rows[0] if rows else None
+def accepted_versions(con) -> dict[tuple[str, dt.date], str]:
+    """(centre, month) -> sha256 of the accepted version, for every centre-month."""
+    return {(c, m): sha for c, m, sha in con.execute(sql("audit/accepted")).fetchall()}
 
 
 def rejected_before(con, delivery: str, sha: str, received_at: dt.datetime) -> bool:
@@ -64,22 +66,84 @@ def record_rejected(con, *, delivery, centre, month, received_at, sha, reason, f
 
 def record_accepted(con, *, delivery, centre, month, received_at, sha, form, rows_loaded,
                     archive_path, findings: list[Finding]) -> str | None:
-    """An accepted delivery with its warnings; the version it replaces becomes superseded.
-    Returns the name of the superseded delivery, if any. Nothing is written when this very
-    version is already the accepted one (a repeated run)."""
-    cur = current(con, centre, month)
-    if cur is not None and cur[0] == sha:
-        return None
-    warnings = [f for f in findings if f.severity == WARNING]
-    if cur is not None:
-        con.execute(sql("audit/supersede"), {
-            "reason": f"replaced by the correction received {received_at:%Y-%m-%d %H:%M} (sha256 {sha[:12]})",
-            "processed_at": now(), "centre": centre, "month": month})
-    record(con, delivery=delivery, centre=centre, month=month, received_at=received_at, sha=sha,
-           status="accepted", form=form, rows_loaded=rows_loaded, warnings=len(warnings),
-           archive_path=archive_path)
-    record_findings(con, delivery, sha, warnings)
-    return cur[3] if cur is not None else None
+    """An accepted delivery with its warnings (record_accepted_many of one)."""
+    return record_accepted_many(con, [Accepted(delivery, centre, month, received_at, sha, form,
+                                               rows_loaded, archive_path, findings)])[0]
+
+
+@dataclass
+class Accepted:
+    delivery: str
+    centre: str
+    month: dt.date
+    received_at: dt.datetime
+    sha: str
+    form: str
+    rows_loaded: int
+    archive_path: str
+    findings: list[Finding]
+
+
+def _supersede_reason(a: Accepted) -> str:
+    return f"replaced by the correction received {a.received_at:%Y-%m-%d %H:%M} (sha256 {a.sha[:12]})"
+
+
+def record_accepted_many(con, accepted: list[Accepted]) -> list[str | None]:
+    """Accepted deliveries with their warnings, in queue order, as recording them one by one
+    would: the version each replaces becomes superseded (a correction of a correction in the
+    same list supersedes the first), and nothing is written for a version that is already the
+    accepted one (a repeated run). Returns, for each, the name of the delivery it superseded,
+    if any. A few statements for the whole list, not several per delivery."""
+    if not accepted:
+        return []
+    at = now()
+    keys = pd.DataFrame({"centre": [a.centre for a in accepted], "month": [a.month for a in accepted]}
+                        ).drop_duplicates()
+    with registered(con, audit_keys=keys):
+        current = {(c, m): (sha, name) for c, m, sha, name in con.execute(sql("audit/current_many")).fetchall()}
+    out: list[str | None] = []
+    written: list[Accepted] = []
+    superseded: dict[tuple, str] = {}              # stored accepted rows, by the first correction
+    for a in accepted:
+        key = (a.centre, a.month)
+        cur = current.get(key)
+        if cur is not None and cur[0] == a.sha:
+            out.append(None)
+            continue
+        if cur is not None and key not in superseded and not any(
+                (w.centre, w.month) == key for w in written):
+            superseded[key] = _supersede_reason(a)
+        out.append(cur[1] if cur is not None else None)
+        current[key] = (a.sha, a.delivery)
+        written.append(a)
+    status, reason = [], []
+    for i, a in enumerate(written):                 # replaced later in this list: superseded
+        later = next((b for b in written[i + 1:] if (b.centre, b.month) == (a.centre, a.month)), None)
+        status.append("accepted" if later is None else "superseded")
+        reason.append(None if later is None else _supersede_reason(later))
+    rows = pd.DataFrame({
+        "delivery": [a.delivery for a in written], "centre": [a.centre for a in written],
+        "month": [a.month for a in written], "received_at": [a.received_at for a in written],
+        "sha256": [a.sha for a in written], "status": status, "reason": reason,
+        "form": [a.form for a in written], "processed_at": [at] * len(written),
+        "rows_loaded": [a.rows_loaded for a in written],
+        "warnings": [sum(f.severity == WARNING for f in a.findings) for a in written],
+        "archive_path": [a.archive_path for a in written]}, dtype=object)
+    sup = pd.DataFrame({"centre": [k[0] for k in superseded], "month": [k[1] for k in superseded],
+                        "reason": list(superseded.values()), "processed_at": [at] * len(superseded)},
+                       dtype=object)
+    if len(sup):
+        with registered(con, audit_superseded=sup):
+            con.execute(sql("audit/supersede_many"))
+    if len(rows):
+        with registered(con, audit_rows=rows):
+            con.execute(sql("audit/record_deliveries"))
+    finding_rows = [[a.delivery, a.sha, f.rule, f.severity, f.table, f.column, f.count or len(f.rows),
+                     list(f.rows[:50]), f.message, at]
+                    for a in written for f in a.findings if f.severity == WARNING]
+    if finding_rows:
+        con.executemany(sql("audit/record_finding"), finding_rows)
+    return out
 
 
 def run_counts(con, since: dt.datetime) -> dict[str, int]:

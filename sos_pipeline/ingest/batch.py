@@ -5,17 +5,21 @@ Loading deliveries one Dagster run at a time costs about 1.8 s each, most of it 
 cost (run bookkeeping, then Great Expectations' ~0.5 s per suite run whatever its size),
 so the queue is loaded in chunks of many deliveries instead:
 
-1. read      the next chunk of the queue, in queue order (reader: dialects, privacy gate,
-             pseudonyms). A delivery that cannot be read is rejected at once.
-2. validate  the whole chunk at once: its rows are staged in DuckDB, each suite's frame is
+1. read      the next chunk of the queue, in queue order (reader: dialects, structure, privacy
+             gate), as raw cells.
+2. type      the whole chunk at once, in DuckDB (ingest/cells.py, sql/load/typing.sql): dates,
+             numbers, ids, refs to pseudonyms. The typed rows stay in DuckDB (c_<table>) on the
+             chunk's one connection; no pandas frame is built per delivery. A delivery that
+             cannot be read or typed is rejected at once.
+3. validate  the whole chunk at once: its rows are staged from c_<table>, each suite's frame is
              one query (validation/frames.py) and GX runs each suite once. Each delivery
              is checked against its centre's other months as they will be when the
              deliveries queued before it are loaded: core, overlaid with the chunk's
              earlier deliveries of that centre (sql/validation/history.sql).
-3. settle    per centre, the deliveries before its first failing one are accepted and that
+4. settle    per centre, the deliveries before its first failing one are accepted and that
              one is rejected; the ones after it assumed it would be loaded, so they are
              validated again, in the next round, against what was really loaded.
-4. load      the round's accepted deliveries into core in one transaction (the last
+5. load      the round's accepted deliveries into core from c_<table>, in one transaction (the last
              version of each centre-month; the earlier one is recorded as superseded),
              with their audit rows, then drop them from the queue.
 
@@ -32,15 +36,14 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from sos_pipeline import config, contract
 from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
 from sos_pipeline.findings import ERROR, WARNING, Finding
-from sos_pipeline.ingest import audit, intake
-from sos_pipeline.ingest.reader import Delivery, read_delivery_safely
+from sos_pipeline.ingest import audit, cells, intake
+from sos_pipeline.ingest.reader import Delivery, read_raw_safely, unreadable
 from sos_pipeline.ingest.report import summary
 from sos_pipeline.reference import Reference
 from sos_pipeline.validation.rules import CROSS_TABLE as R_CROSS
@@ -54,6 +57,7 @@ from sos_pipeline.warehouse.db import connect, sql, statements, transaction, wri
 class Item:
     pending: intake.Pending
     delivery: Delivery
+    n: int = -1                                               # its index in the chunk (_item)
     findings: list[Finding] = field(default_factory=list)     # reader's + the suites'
     status: str = ""                                          # accepted / rejected
     reason: str = ""
@@ -129,28 +133,61 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
         chunk, rows = [], 0
         while queue and (not chunk or rows < chunk_rows):
             p = queue.pop(0)
-            item = Item(p, read_delivery_safely(paths.data / p.archive_path, p.centre, key))
+            item = Item(p, read_raw_safely(paths.data / p.archive_path), n=len(chunk))
             item.rows = sum(item.delivery.row_counts.values())
-            item.findings = list(item.delivery.findings)
             rows += item.rows
             chunk.append(item)
         t = _tick(result, "read", t)
         result.chunks += 1
         if log:
             log(f"chunk {result.chunks}: {len(chunk)} deliveries, {rows:,} rows read")
-        _settle_chunk(paths, ref, chunk, result, log)
+        with connect(paths) as con:     # the chunk's typed rows live on this connection
+            _type(con, chunk, key)
+            _tick(result, "type", t)
+            _settle_chunk(con, paths, ref, chunk, result, log)
 
 
-def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult, log) -> None:
+def _type(con, chunk: list[Item], key: bytes) -> None:
+    """Type the chunk's deliveries in DuckDB (ingest/cells.py) and add what typing found to each
+    one's findings. A delivery whose typing raises is found (each is typed alone, in memory) and
+    rejected as unreadable, so that the others load."""
+    import duckdb
+
+    def entries(items):
+        return [(i.n, i.centre, i.delivery.raw, i.delivery.form == "xlsx") for i in items]
+
+    todo = [i for i in chunk if i.delivery.typed is False]
+    try:
+        found = cells.type_chunk(con, entries(todo), key)
+    except Exception:  # noqa: BLE001 - isolated below
+        for item in todo:
+            scratch = duckdb.connect()
+            try:
+                cells.type_chunk(scratch, entries([item]), key)
+            except Exception as exc:  # noqa: BLE001 - that delivery is rejected, not the run
+                item.delivery = unreadable(exc)
+            finally:
+                scratch.close()
+        todo = [i for i in todo if i.delivery.typed is False]
+        found = cells.type_chunk(con, entries(todo), key)
+    for item in todo:
+        item.delivery.findings = item.delivery.findings + found[item.n]
+        item.delivery.typed = True
+    for item in chunk:
+        item.findings = list(item.delivery.findings)
+
+
+def _settle_chunk(con, paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult,
+                  log) -> None:
     unreadable = [i for i in chunk if not i.delivery.ok]
     for i in unreadable:
         i.status, i.reason = "rejected", summary(i.findings)
-    _record(paths, [], unreadable, result)
+    _record(con, paths, [], unreadable, result)
     remaining = [i for i in chunk if i.delivery.ok]
     while remaining:
         result.rounds += 1
         t = time.perf_counter()
-        checked = _validate_round(paths, ref, remaining, result, t)
+        checked = _validate_round(con, ref, remaining, result, t)
         t = _tick(result, "validate", t)
         for item, by_suite in zip(remaining, checked):
             if by_suite is None:            # checking this delivery itself failed
@@ -174,7 +211,7 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
             else:
                 item.status = "accepted"
                 accepted.append(item)
-        again += _record_isolating(paths, accepted, rejected, result)
+        again += _record_isolating(con, paths, accepted, rejected, result)
         _tick(result, "load", t)
         if log and again:
             log(f"round {result.rounds}: {len(rejected)} rejected; {len(again)} later deliveries of "
@@ -182,55 +219,23 @@ def _settle_chunk(paths: Paths, ref: Reference, chunk: list[Item], result: Queue
         remaining = again
 
 
-def _validate_round(paths: Paths, ref: Reference, items: list[Item], result: QueueResult,
+def _validate_round(con, ref: Reference, items: list[Item], result: QueueResult,
                     t: float) -> list[dict | None]:
     """The suites' findings of each item, checked against its centre's months as they will be
-    once the items before it are loaded: the items are staged on the working warehouse and each
-    suite's frame is one query over all of them (validation/frames.py); GX runs each suite once."""
+    once the items before it are loaded: the items' typed rows are staged on the chunk's
+    connection and each suite's frame is one query over all of them (validation/frames.py); GX
+    runs each suite once."""
     from sos_pipeline.validation import frames as F
     from sos_pipeline.validation.suites import run_suites, suite_inputs
 
-    def inputs(ok: list[int]):
-        with connect(paths) as con:
-            F.stage(con, [_stage_item(items[n]) for n in ok], ref.projects)
-            F.stage_history(con)
-            pause_point("validation")
-            return suite_inputs(con, ref.projects)
-
-    ok = list(range(len(items)))
-    try:
-        stacked, params = inputs(ok)
-    except _value_errors():             # a delivery whose values do not fit: find it, check the rest
-        ok = [n for n in ok if _stageable(items[n])]
-        stacked, params = inputs(ok)
+    F.stage_typed(con, [(i.n, i.centre, i.month, intake.month_end(i.month)) for i in items],
+                  ref.projects)
+    F.stage_history(con)
+    pause_point("validation")
+    stacked, params = suite_inputs(con, ref.projects)
     _tick(result, "stage", t)
-    # _delivery of the staged items is their index in `ok`
-    checked = _validate_isolating(lambda group: run_suites(stacked, params, group), list(range(len(ok))))
-    out: list[dict | None] = [None] * len(items)
-    for n, by_suite in zip(ok, checked):
-        out[n] = by_suite
-    return out
-
-
-def _stage_item(item: Item):
-    return item.delivery.tables, item.centre, item.month, intake.month_end(item.month)
-
-
-def _stageable(item: Item) -> bool:
-    """Whether the item's rows can be staged (its values fit their columns). Tried alone in an
-    in-memory database, so one bad delivery never stops the others being checked."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        from sos_pipeline.validation import frames as F
-
-        F.stage(con, [_stage_item(item)], {})
-        return True
-    except Exception:  # noqa: BLE001 - the delivery is rejected (validation.check_failed)
-        return False
-    finally:
-        con.close()
+    # _delivery of the staged items is their index in `items`
+    return _validate_isolating(lambda group: run_suites(stacked, params, group), list(range(len(items))))
 
 
 # ------------------------------------------------------------------ one delivery never fails the run
@@ -284,17 +289,17 @@ def _load_failed() -> Finding:
                    "and re-send; if it happens again, tell the pipeline administrator.", (), 1)
 
 
-def _record_isolating(paths: Paths, accepted: list[Item], rejected: list[Item],
+def _record_isolating(con, paths: Paths, accepted: list[Item], rejected: list[Item],
                       result: QueueResult) -> list[Item]:
     """_record, where an accepted delivery that cannot be stored is rejected instead of failing
     the run. Returns the deliveries to check again: those of its centre queued after it (they
     were checked assuming it would load)."""
     try:
-        _record(paths, accepted, rejected, result)
+        _record(con, paths, accepted, rejected, result)
         return []
     except _value_errors():
         pass
-    _record(paths, [], rejected, result)            # each round is one transaction: redo it
+    _record(con, paths, [], rejected, result)       # each round is one transaction: redo it
     again: list[Item] = []
     failed: set[str] = set()
     for item in accepted:                            # queue order
@@ -302,19 +307,19 @@ def _record_isolating(paths: Paths, accepted: list[Item], rejected: list[Item],
             again.append(item)
             continue
         try:
-            _record(paths, [item], [], result)
+            _record(con, paths, [item], [], result)
         except _value_errors():
             item.status = "rejected"
             item.findings = [*item.findings, _load_failed()]
             item.reason = summary(item.findings)
-            _record(paths, [], [item], result)
+            _record(con, paths, [], [item], result)
             failed.add(item.centre)
     return again
 
 
 # ------------------------------------------------------------------ recording outcomes
 
-def _record(paths: Paths, accepted: list[Item], rejected: list[Item], result: QueueResult) -> None:
+def _record(con, paths: Paths, accepted: list[Item], rejected: list[Item], result: QueueResult) -> None:
     """Rejected: quarantine + audit. Accepted: core replaced per centre-month + audit. One
     transaction; the queue entries are dropped after it commits."""
     if not accepted and not rejected:
@@ -323,15 +328,13 @@ def _record(paths: Paths, accepted: list[Item], rejected: list[Item], result: Qu
         p = item.pending
         intake.write_quarantine(paths, p.delivery, p.sha256, item.findings,
                                 paths.data / p.archive_path, p.received_at)
-    with connect(paths) as con:
-        with transaction(con):
-            for item in rejected:
-                _audit_rejected(con, item)
-            if accepted:
-                _replace_core(con, accepted)
-                for item in accepted:
-                    _audit_accepted(con, item)
-            pause_point("core")
+    with transaction(con):
+        for item in rejected:
+            _audit_rejected(con, item)
+        if accepted:
+            _replace_core(con, accepted)
+            _audit_accepted(con, accepted)
+        pause_point("core")
     for item in [*accepted, *rejected]:
         intake.drop_pending(paths, item.pending)
         p = item.pending
@@ -354,12 +357,12 @@ def _audit_rejected(con, item: Item) -> None:
                           findings=item.findings)
 
 
-def _audit_accepted(con, item: Item) -> None:
-    p = item.pending
-    item.superseded = audit.record_accepted(
-        con, delivery=p.delivery, centre=p.centre, month=p.month_date,
-        received_at=dt.datetime.fromisoformat(p.received_at), sha=p.sha256, form=item.delivery.form,
-        rows_loaded=item.rows, archive_path=p.archive_path, findings=item.findings)
+def _audit_accepted(con, items: list[Item]) -> None:
+    superseded = audit.record_accepted_many(con, [audit.Accepted(
+        i.pending.delivery, i.centre, i.month, dt.datetime.fromisoformat(i.pending.received_at),
+        i.pending.sha256, i.delivery.form, i.rows, i.pending.archive_path, i.findings) for i in items])
+    for item, name in zip(items, superseded):
+        item.superseded = name
 
 
 def typed_columns(name: str) -> str:
@@ -377,40 +380,20 @@ def typed_columns(name: str) -> str:
 
 
 def _replace_core(con, accepted: list[Item]) -> None:
-    """The last accepted version of each centre-month replaces that centre-month in core."""
+    """The last accepted version of each centre-month replaces that centre-month in core, from
+    the chunk's typed rows (c_<table>)."""
     last: dict[tuple[str, dt.date], Item] = {}
     for item in accepted:
         last[(item.centre, item.month)] = item
-    keys = pd.DataFrame({"centre": [c for c, _ in last], "month": [m for _, m in last]})
+    keys = pd.DataFrame({"_item": [i.n for i in last.values()], "centre": [c for c, _ in last],
+                         "month": [m for _, m in last], "sha": [i.pending.sha256 for i in last.values()]})
     con.register("batch_keys", keys)
     try:
         for name in contract.TABLES:
-            # One concatenation per table, then the centre, month and sha256 of each delivery's
-            # rows as whole columns (copying and widening each delivery's frame cost ~1 ms each).
-            frames, centres, months, shas = [], [], [], []
-            for (c, m), item in last.items():
-                f = item.delivery.tables[name]
-                if len(f):
-                    frames.append(f)
-                    centres.append(c)
-                    months.append(m)
-                    shas.append(item.pending.sha256)
-            rows = None
-            if frames:
-                n = np.array([len(f) for f in frames])
-                rows = pd.concat(frames, ignore_index=True)
-                rows.insert(0, "_sha", np.repeat(np.array(shas, dtype=object), n))
-                rows.insert(0, "_month", np.repeat(np.array(months, dtype="datetime64[s]"), n))
-                rows.insert(0, "_centre", np.repeat(np.array(centres, dtype=object), n))
-            if rows is not None:
-                con.register("batch_rows", rows)
-            try:
-                select = (f"SELECT _centre, CAST(_month AS DATE), _sha, _row, {typed_columns(name)} FROM batch_rows"
-                          if rows is not None else f"SELECT * FROM core.{name} LIMIT 0")
-                for stmt in statements(sql("load/replace_batch", table=name, rows=select)):
-                    con.execute(stmt)
-            finally:
-                if rows is not None:
-                    con.unregister("batch_rows")
+            rows = (f"SELECT _centre, CAST(_month AS DATE), _sha, _row, {typed_columns(name)} "
+                    f"FROM (SELECT k.centre AS _centre, k.month AS _month, k.sha AS _sha, c.* "
+                    f"FROM c_{name} c JOIN batch_keys k USING (_item))")
+            for stmt in statements(sql("load/replace_batch", table=name, rows=rows)):
+                con.execute(stmt)
     finally:
         con.unregister("batch_keys")

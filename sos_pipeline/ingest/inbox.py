@@ -20,6 +20,7 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
     outcomes = []
     with connect(paths) as con:
         queued = {(p.delivery, p.sha256) for p in intake.pending_list(paths)}
+        accepted = audit.accepted_versions(con)     # intake accepts nothing: read once
         for n, entry in enumerate(intake.inbox_entries(paths)):
             received = audit.now()
             stem, centre, month, problem = intake.check_name(entry, ref)
@@ -46,7 +47,7 @@ def screen_inbox(paths: Paths, ref: Reference) -> list[intake.IntakeOutcome]:
                 outcomes.append(intake.IntakeOutcome(
                     stem, sha, "rejected", summary([problem]), centre if known else None,
                     f"{month:%Y-%m}" if known and month else None, (problem,)))
-            elif (cur := audit.current(con, centre, month)) and cur[0] == sha:
+            elif accepted.get((centre, month)) == sha:
                 audit.record(con, delivery=stem, centre=centre, month=month, received_at=received, sha=sha,
                              status="unchanged", reason="identical to the accepted version", form=form,
                              archive_path=rel)

@@ -1,9 +1,11 @@
 """Read one delivery, in whatever dialect the centre's spreadsheet produced (exports.md).
 
-`read_delivery` returns typed, pseudonymised pandas frames (one per contract table,
-with `_row`, the row number the coordinator sees in the file) and the findings of
-the structure and privacy checks. Refs are replaced by pseudonyms here, in memory,
-before anything is written anywhere.
+`read_raw_delivery` returns a delivery's contract tables as raw cells (with each row's
+number as the coordinator sees it in the file) and the findings of the structure checks and
+of the privacy gate. The loader types the raw tables of a whole chunk of deliveries at once
+in DuckDB (ingest/cells.py, rules in sql/load/typing.sql), where refs become pseudonyms
+before anything is written to the warehouse. `read_delivery` is the same for one delivery,
+with its typed tables as pandas frames.
 
 Reading never loses, shifts or invents a row: CSV is parsed strictly (an unclosed quote
 or a row with more or fewer fields than the header is an error naming the line), every
@@ -21,30 +23,17 @@ import datetime as dt
 import io
 import re
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from sos_pipeline import contract
 from sos_pipeline.findings import ERROR, WARNING, Finding
 from sos_pipeline.ingest import privacy
-from sos_pipeline.ingest.intake import defuse
-from sos_pipeline.ingest.pseudonym import pseudonym
 
 csv.field_size_limit(1 << 24)
 
-# What a spreadsheet writes into a cell whose formula failed (and what xlsx caches for it).
-ERROR_VALUES = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
-                          "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!",
-                          "#CONNECT!", "#BUSY!", "#UNKNOWN!", "#N/A!"})
-# Columns holding the centre's own case numbers and ids: a spreadsheet may have turned them
-# into numbers (137 -> 137.0, 123456789012 -> 1.23457E+11).
-ID_COLUMNS = frozenset(contract.REF_COLUMNS) | {"contact_id", "session_id", "event_id", "pair_id",
-                                                "training_id", "group_code"}
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d*)?[eE][+-]?\d+$")
-_INTEGRAL_FLOAT = re.compile(r"^(\d+)[.,]0+$")
-INT32 = 2 ** 31 - 1
 
 
 def ordinal(n: int) -> str:
@@ -67,10 +56,12 @@ class RawTable:
 
 @dataclass
 class Delivery:
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    raw: dict[str, RawTable] = field(default_factory=dict)     # contract tables with rows, untyped
     findings: list[Finding] = field(default_factory=list)
     form: str = ""                    # csv-utf8, csv-cp1257, xlsx
     row_counts: dict[str, int] = field(default_factory=dict)
+    typed: bool | None = None         # None: not read far enough to type (privacy gate, unreadable)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # read_delivery: typed frames
 
     @property
     def ok(self) -> bool:
@@ -155,8 +146,9 @@ def decode(data: bytes, source: str, table: str | None) -> tuple[str | None, str
 
 # ---------------------------------------------------------------- CSV, strictly
 
-def _blank(cells) -> bool:
-    return not any(c is not None and str(c).strip() for c in cells)
+def _blank(cells: list[str]) -> bool:
+    """A CSV row whose every field is empty or white space."""
+    return not "".join(cells).strip()
 
 
 def _first_line(text: str) -> str:
@@ -316,13 +308,11 @@ def read_xlsx(path: Path) -> tuple[dict[str, RawTable], list[Finding]]:
     return tables, findings
 
 
-# ---------------------------------------------------------------- typing
-
-_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})\.?$")
-_YMD = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T]00:00(?::00)?)?$")
-
+# ---------------------------------------------------------------- cells
 
 def cell_text(v) -> str:
+    """A cell's text as the checks read it (headers, privacy): trimmed, a whole float without
+    its '.0', a date as YYYY-MM-DD. Typing is done in DuckDB (ingest/cells.py)."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -332,167 +322,6 @@ def cell_text(v) -> str:
     if isinstance(v, dt.date):
         return v.isoformat()
     return str(v).strip()
-
-
-def to_date(v):
-    if isinstance(v, dt.datetime):
-        return v.date()
-    if isinstance(v, dt.date):
-        return v
-    s = cell_text(v)
-    m = _YMD.match(s)
-    if m:
-        return dt.date(int(m[1]), int(m[2]), int(m[3]))
-    m = _DMY.match(s)
-    if m:
-        return dt.date(int(m[3]), int(m[2]), int(m[1]))
-    raise ValueError
-
-
-def to_number(v) -> float:
-    if isinstance(v, bool):
-        raise ValueError
-    if isinstance(v, (int, float)):
-        x = float(v)
-    else:
-        s = cell_text(v).replace("\u00a0", "").replace(" ", "")
-        if re.fullmatch(r"-?\d+(,\d+)?", s):
-            s = s.replace(",", ".")
-        if not re.fullmatch(r"-?\d+(\.\d+)?", s):
-            raise ValueError
-        x = float(s)
-    if x != x or abs(x) > 1e15:      # NaN, infinities, and magnitudes no count or hour reaches
-        raise ValueError
-    return x
-
-
-def to_int(v) -> int:
-    x = to_number(v)
-    if not x.is_integer() or abs(x) > INT32:
-        raise ValueError
-    return int(x)
-
-
-def id_text(v) -> tuple[str, str | None]:
-    """A ref or id as text, and what a spreadsheet did to it: "float" (137.0: read as 137, a
-    warning, so the same family keeps its pseudonym), "scientific" (1.23457E+11: its digits are
-    gone, an error), or None."""
-    if isinstance(v, bool):
-        return str(v).upper(), None
-    if isinstance(v, int):
-        return str(v), None
-    if isinstance(v, float):
-        if v.is_integer() and abs(v) < 2 ** 53:
-            return str(int(v)), "float"
-        return repr(v), "scientific" if "e" in repr(v) or not v.is_integer() else "float"
-    text = cell_text(v)
-    if _SCIENTIFIC.match(text):
-        return text, "scientific"
-    m = _INTEGRAL_FLOAT.match(text)
-    if m:
-        return m[1], "float"
-    return text, None
-
-
-_NAT = np.iinfo(np.int64).min                  # numpy's NaT as an integer
-_EPOCH = dt.date(1970, 1, 1).toordinal()
-
-
-_KIND_LABEL = {contract.DATE: "a date (YYYY-MM-DD or DD.MM.YYYY)", contract.INT: "a whole number",
-               contract.YEAR: "a 4-digit year", contract.NUMBER: "a number"}
-
-
-def _typed_cell(v, col: contract.Column, centre: str, key: bytes) -> tuple[object, str | None]:
-    """(value, what went wrong or was made of it): None, "error", "scientific", "float", "bad"."""
-    text = cell_text(v)
-    if text == "":
-        return None, None
-    if text.upper() in ERROR_VALUES:
-        return None, "error"
-    try:
-        if col.kind == contract.DATE:
-            return to_date(v), None
-        if col.kind in (contract.INT, contract.YEAR):
-            return to_int(v), None
-        if col.kind == contract.NUMBER:
-            return to_number(v), None
-        if col.name in ID_COLUMNS:
-            text, made = id_text(v)
-            if made == "scientific":
-                return None, "scientific"
-            if "\n" in text or "\r" in text:
-                raise ValueError            # an id never spans lines
-            return (pseudonym(key, centre, text) if col.kind == contract.REF else defuse(text)), made
-        return defuse(text), None           # free text and codes: no control characters, never a formula
-    except (ValueError, OverflowError):
-        return None, "bad"
-
-
-def _type_table(raw: RawTable, table: contract.Table, centre: str, key: bytes,
-                findings: list[Finding]) -> pd.DataFrame:
-    index = {h.lower(): i for i, h in enumerate(raw.headers) if h}
-    data: dict[str, object] = {"_row": np.array([r for r, _ in raw.rows], dtype="int64")}
-    for col in table.columns:
-        i = index.get(col.name)
-        values: list = []
-        flagged: dict[str, list[int]] = {"bad": [], "error": [], "scientific": [], "float": []}
-        memo: dict = {}         # a value repeats (dates, codes, a family's ref): typed once
-        for source_row, cells in raw.rows:
-            v = cells[i] if i is not None and i < len(cells) else None
-            try:
-                value, what = memo[(type(v), v)]
-            except KeyError:
-                value, what = memo[(type(v), v)] = _typed_cell(v, col, centre, key)
-            except TypeError:       # an unhashable cell value
-                value, what = _typed_cell(v, col, centre, key)
-            values.append(value)
-            if what is not None:
-                flagged[what].append(source_row)
-        errors, scientific, floats, bad = (flagged["error"], flagged["scientific"], flagged["float"],
-                                           flagged["bad"])
-        where = f"column '{col.name}' of {raw.source}"
-        for rows, rule, severity, what in (
-                (errors, "structure.error_value", ERROR,
-                 f"cell(s) in {where} hold a spreadsheet error value (#N/A, #VALUE!, #REF!, ...): a "
-                 "formula failed. Correct the formula or type the value, and re-send."),
-                (scientific, "structure.id_scientific", ERROR,
-                 f"value(s) in {where} are written in scientific notation (like 1.23457E+11): the "
-                 "spreadsheet turned the id into a number and its digits are lost. Format the column "
-                 "as Text, type the ids again and re-send."),
-                (floats, "structure.id_float", WARNING,
-                 f"value(s) in {where} were written as decimal numbers (like 137.0) and were read as "
-                 "whole numbers (137). Format the column as Text in the spreadsheet to avoid this."),
-                (bad, "structure.value_format", ERROR,
-                 f"value(s) in {where} cannot be read as "
-                 f"{_KIND_LABEL.get(col.kind, 'an id on one line')}.")):
-            if rows:
-                findings.append(Finding(rule, severity, table.name, col.name, f"{len(rows)} {what}",
-                                        tuple(rows), len(rows)))
-        n = len(values)
-        if col.kind == contract.DATE:     # days since 1970-01-01 (what pd.to_datetime makes of them, 10x faster)
-            data[col.name] = np.fromiter((_NAT if v is None else v.toordinal() - _EPOCH for v in values),
-                                         np.int64, n).view("datetime64[D]").astype("datetime64[us]")
-        elif col.kind in (contract.INT, contract.YEAR):
-            data[col.name] = pd.arrays.IntegerArray(
-                np.fromiter((0 if v is None else v for v in values), np.int64, n),
-                np.fromiter((v is None for v in values), bool, n))
-        elif col.kind == contract.NUMBER:
-            data[col.name] = np.array([float("nan") if x is None else x for x in values], dtype="float64")
-        else:
-            column = np.empty(len(values), dtype=object)
-            column[:] = values
-            data[col.name] = column
-    return pd.DataFrame(data, copy=False)
-
-
-_EMPTY: dict[str, pd.DataFrame] = {}
-
-
-def empty_frame(table: contract.Table) -> pd.DataFrame:
-    if table.name not in _EMPTY:
-        _EMPTY[table.name] = _type_table(RawTable(table.name, table.name, list(table.column_names), []),
-                                         table, "", b"", [])
-    return _EMPTY[table.name].copy()
 
 
 # ---------------------------------------------------------------- the delivery
@@ -707,18 +536,21 @@ def privacy_gate(raw: dict[str, RawTable]) -> list[Finding]:
 
 def _any_hit(rows) -> bool:
     """Whether any cell of these rows breaks a privacy rule: each distinct value (by type and
-    value) checked once. Only then are the rows scanned one by one, for the row numbers."""
-    distinct: set = set()
+    value: 1, 1.0 and True are told apart) checked once. Only then are the rows scanned one by
+    one, for the row numbers."""
+    cells = list(chain.from_iterable(c for _, c in rows))
     try:
-        for _, cells in rows:
-            distinct.update(zip(map(type, cells), cells))
+        if all(type(v) is str for v in cells):  # CSV: text only, the common case
+            return any(privacy.cell_hit(v.strip()) for v in set(cells))
+        return any(privacy.cell_hit(cell_text(v)) for _, v in set(zip(map(type, cells), cells)))
     except TypeError:       # an unhashable cell value: scan row by row
         return True
-    return any(privacy.cell_hit(cell_text(v)) for _, v in distinct)
 
 
-def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
-    """Read, check structure and privacy, type and pseudonymise one delivery."""
+def read_raw_delivery(path: Path) -> Delivery:
+    """Read one delivery's files or sheets, check its structure and run the privacy gate: its
+    contract tables as raw cells (`Delivery.raw`), not yet typed. A delivery the privacy gate
+    stops is not looked at further."""
     raw, form, findings = read_raw(path)
     out = Delivery(form=form)
     findings += privacy_gate(raw)
@@ -727,25 +559,48 @@ def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
         return out
     findings += check_structure(raw)
     by_name = {t.name: t for t in raw.values() if t.name}
-    for name, table in contract.TABLES.items():
+    for name in contract.TABLES:
         t = by_name.get(name)
         if t is not None and not t.empty:
-            out.tables[name] = _type_table(t, table, centre, key, findings)
-        else:
-            out.tables[name] = empty_frame(table)
-        out.row_counts[name] = len(out.tables[name])
+            out.raw[name] = t
+        out.row_counts[name] = len(t.rows) if t is not None and not t.empty else 0
     out.findings = findings
+    out.typed = False
     return out
 
 
-def read_delivery_safely(path: Path, centre: str, key: bytes) -> Delivery:
-    """`read_delivery`, where anything that goes wrong reading one delivery rejects that delivery
-    (rule structure.unreadable) instead of failing the run that reads it with others."""
+def read_raw_safely(path: Path) -> Delivery:
+    """`read_raw_delivery`, where anything that goes wrong reading one delivery rejects that
+    delivery (rule structure.unreadable) instead of failing the run that reads it with others."""
     try:
-        return read_delivery(path, centre, key)
+        return read_raw_delivery(path)
     except Exception as exc:  # noqa: BLE001 - one delivery never breaks the refresh
-        return Delivery(form="unknown", findings=[Finding(
-            "structure.unreadable", ERROR, None, None,
-            f"The delivery could not be read: reading it failed unexpectedly ({type(exc).__name__}). "
-            "It was rejected so that the other deliveries could load. Export it again and re-send; "
-            "if it happens again, tell the pipeline administrator.", (), 1)])
+        return unreadable(exc)
+
+
+def unreadable(exc: BaseException) -> Delivery:
+    return Delivery(form="unknown", findings=[Finding(
+        "structure.unreadable", ERROR, None, None,
+        f"The delivery could not be read: reading it failed unexpectedly ({type(exc).__name__}). "
+        "It was rejected so that the other deliveries could load. Export it again and re-send; "
+        "if it happens again, tell the pipeline administrator.", (), 1)])
+
+
+def read_delivery(path: Path, centre: str, key: bytes) -> Delivery:
+    """Read, check structure and privacy, type and pseudonymise one delivery: a chunk of one
+    (ingest/cells.py), typed in an in-memory DuckDB, with its tables as pandas frames."""
+    import duckdb
+
+    from sos_pipeline.ingest import cells
+
+    out = read_raw_delivery(path)
+    if out.typed is None:           # stopped by the privacy gate
+        return out
+    con = duckdb.connect()
+    try:
+        out.findings += cells.type_chunk(con, [(0, centre, out.raw, out.form == "xlsx")], key)[0]
+        out.tables = {name: cells.frame(con, table, 0) for name, table in contract.TABLES.items()}
+    finally:
+        con.close()
+    out.typed = True
+    return out

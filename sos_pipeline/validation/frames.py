@@ -42,16 +42,41 @@ def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]], projects: dict) -> None:
-    """items: (parsed tables, centre, month, month's last day) of each delivery, in batch order
-    (its `_delivery`)."""
+def _stage_batch(con, deliveries: list[tuple[str, dt.date, dt.date]], projects: dict) -> None:
+    """v_deliveries (centre, month, month's last day of each delivery, by `_delivery`), v_projects,
+    and an empty v_<table> for every table."""
     con.execute("CREATE OR REPLACE TEMP TABLE v_deliveries (_delivery INTEGER, centre VARCHAR, "
                 "month DATE, month_end DATE)")
     con.executemany("INSERT INTO v_deliveries VALUES (?, ?, ?, ?)",
-                    [[d, c, m, e] for d, (_, c, m, e) in enumerate(items)])
+                    [[d, c, m, e] for d, (c, m, e) in enumerate(deliveries)])
     for t in C.TABLES.values():
         cols = ", ".join(f"{_q(c.name)} {_SQL_TYPES.get(c.kind, 'VARCHAR')}" for c in t.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE v_{t.name} (_delivery INTEGER, _row BIGINT, {cols})")
+    con.execute("CREATE OR REPLACE TEMP TABLE v_projects (code VARCHAR, start_date DATE, end_date DATE)")
+    if projects:
+        con.executemany("INSERT INTO v_projects VALUES (?, ?, ?)",
+                        [[code, p.start, p.end] for code, p in projects.items()])
+
+
+def stage_typed(con, items: list[tuple[int, str, dt.date, dt.date]], projects: dict) -> None:
+    """The loader's staging: items are (_item, centre, month, month's last day) of deliveries
+    whose rows were typed on `con` into c_<table> (ingest/cells.py), in batch order (their
+    `_delivery`). No pandas on the way."""
+    _stage_batch(con, [(c, m, e) for _, c, m, e in items], projects)
+    con.execute("CREATE OR REPLACE TEMP TABLE _v_items (_item INTEGER, _delivery INTEGER)")
+    con.executemany("INSERT INTO _v_items VALUES (?, ?)", [[n, d] for d, (n, *_) in enumerate(items)])
+    for t in C.TABLES.values():
+        cols = ", ".join(f"c.{_q(c.name)}" for c in t.columns)
+        con.execute(f"INSERT INTO v_{t.name} SELECT m._delivery, c._row, {cols} "
+                    f"FROM c_{t.name} c JOIN _v_items m USING (_item) ORDER BY m._delivery, c._row")
+
+
+def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]], projects: dict) -> None:
+    """Staging of parsed frames (validate_batch: hand-made deliveries and contexts). items:
+    (parsed tables, centre, month, month's last day) of each delivery, in batch order (its
+    `_delivery`)."""
+    _stage_batch(con, [(c, m, e) for _, c, m, e in items], projects)
+    for t in C.TABLES.values():
         parts, index = [], []
         for d, (tables, *_) in enumerate(items):
             df = tables.get(t.name)
@@ -73,10 +98,6 @@ def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]
             con.execute(f"INSERT INTO v_{t.name} SELECT _delivery, _row, {select} FROM _v_frame")
         finally:
             con.unregister("_v_frame")
-    con.execute("CREATE OR REPLACE TEMP TABLE v_projects (code VARCHAR, start_date DATE, end_date DATE)")
-    if projects:
-        con.executemany("INSERT INTO v_projects VALUES (?, ?, ?)",
-                        [[code, p.start, p.end] for code, p in projects.items()])
 
 
 def stage_history(con) -> None:

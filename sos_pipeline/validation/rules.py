@@ -437,6 +437,14 @@ what is left out is named in a finding.
   notation (`1.23457E+11`) is an error, since its digits are gone (`structure.id_scientific`);
   a ref or id spanning two lines is an error (`structure.value_format`). A whole-number cell
   (`137`) is read as `137` without a warning.
+- **Values** (`structure.value_format`): a date is `YYYY-MM-DD` (a midnight time after it is
+  allowed, as spreadsheets add one) or `DD.MM.YYYY` (a final dot allowed), and a real day of
+  the calendar; a whole number or year has no fraction (`4.0` is 4, `4.5` is an error); a
+  number may use a decimal point or comma and spaces between digit groups (`1 000,5`).
+  Digits are the ASCII digits 0-9. A text that a spreadsheet would take for a formula (`=`,
+  `+`, `-` or `@` first, and not a plain number) is stored with a leading apostrophe, and
+  control characters become the replacement character U+FFFD. These rules are SQL (`sql/load/typing.sql`), applied to
+  a whole chunk of deliveries at once.
 - **Numbers** larger than a count can be (more than 2,147,483,647) are a format error.
 - **Empty files and sheets** (0 bytes, only a byte-order mark, blank lines, an empty first
   row) are their table with no rows, with a warning (`structure.empty_table`).

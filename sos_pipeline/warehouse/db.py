@@ -45,6 +45,18 @@ def statements(text: str) -> list[str]:
 
 
 @contextlib.contextmanager
+def registered(con, **frames):
+    """Pandas frames visible to `con`'s SQL under these names for the block (DuckDB's `register`)."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+@contextlib.contextmanager
 def transaction(con):
     """BEGIN ... COMMIT, or ROLLBACK on any error: a step lands whole or not at all."""
     con.execute("BEGIN TRANSACTION")
