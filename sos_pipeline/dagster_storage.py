@@ -22,12 +22,14 @@ behind the warehouse, whose own audit is the record of what was loaded.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from contextlib import contextmanager
 
 import sqlalchemy as db
 from dagster import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME,
     SqliteEventLogStorage,
     SqliteEventLogStorageWatchdog,
 )
@@ -57,6 +59,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str | None = None, inst_data=None):
         self._engines: OrderedDict[str, db.Engine] = OrderedDict()  # before Dagster's __init__ connects
+        self._tables: set[str] = set()                               # tables known to exist
+        self._engines_lock = threading.RLock()
         self._pid = os.getpid()
         home = os.environ.get("DAGSTER_HOME")
         if not home:
@@ -73,6 +77,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(inst_data=inst_data, **config_value)
 
     def _engine(self, shard: str) -> db.Engine:
+        with self._engines_lock:
+            return self._kept_engine(shard)
+
+    def _kept_engine(self, shard: str) -> db.Engine:
         if self._pid != os.getpid():                 # a forked child never uses its parent's connections
             for engine in self._engines.values():
                 engine.dispose(close=False)
@@ -105,6 +113,22 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def has_table(self, table_name: str) -> bool:
+        """As Dagster's, on the kept engine, and remembered once true (a table is never dropped):
+        Dagster asks `supports_asset_checks`, that is whether a table exists, for every check
+        evaluation it stores, and its own answer opens a new engine and connection each time
+        (3 ms of the 5 ms an evaluation cost)."""
+        if table_name in self._tables:
+            return True
+        # Not under Dagster's (non-reentrant) lock: Dagster asks while it holds it, too. A read
+        # on a connection of its own, which WAL lets run beside a writer.
+        engine = self._engine(INDEX_SHARD_NAME)
+        with engine.connect() as conn:
+            found = bool(engine.dialect.has_table(conn, table_name))
+        if found:
+            self._tables.add(table_name)
+        return found
 
     def watch(self, run_id: str, cursor: str | None, callback) -> None:
         """As Dagster's, but a run's new events are noticed in its write-ahead log too: the writer

@@ -152,3 +152,29 @@ def test_a_watched_run_sees_its_events_while_it_runs(tmp_path, monkeypatch):
             storage.end_watch(run_id, callback)
     assert seen[-3:] == ["first", "second", "third"]
     assert not (home / "history" / "runs" / f"{run_id}.db-wal").exists()   # closed: folded into the file
+
+
+def test_has_table_answers_inside_dagsters_lock_and_remembers(tmp_path, monkeypatch):
+    """Dagster asks whether a table exists (supports_asset_checks) for every check evaluation,
+    sometimes while it holds its own lock: the storage answers from its kept engine, in the same
+    thread without waiting on that lock, and remembers a table once it exists."""
+    import threading
+
+    home = _home(tmp_path / "home", pooled=True)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        answers = []
+
+        def ask():
+            with storage.index_connection():        # holds Dagster's lock, as its writes do
+                answers.append((storage.has_table("asset_check_executions"),
+                                storage.has_table("no_such_table")))
+
+        t = threading.Thread(target=ask, daemon=True)
+        t.start()
+        t.join(20)
+        assert not t.is_alive(), "has_table waited on the lock its caller holds"
+        assert answers == [(True, False)]
+        assert storage.supports_asset_checks
+        assert "asset_check_executions" in storage._tables and "no_such_table" not in storage._tables
