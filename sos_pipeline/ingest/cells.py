@@ -240,15 +240,17 @@ def _object_array(values) -> np.ndarray:
 
 
 def _flags(con, tables: list[contract.Table]) -> dict:
-    """(_item, table, column, flag) -> (count, rows) of every flagged cell, in one query."""
-    parts = [f"SELECT _item, {t} AS t, {i} AS col, {_q('_f_' + c.name)} AS flag, count(*) AS n, "
-             f"list(_row ORDER BY _row) AS at FROM c_{table.name} "
-             f"WHERE {_q('_f_' + c.name)} IS NOT NULL GROUP BY ALL"
-             for t, table in enumerate(tables) for i, c in enumerate(table.columns)]
-    if not parts:
+    """(_item, table, column, flag) -> (count, rows) of every flagged cell, in one query (each
+    table's flag columns unpivoted: a flagged cell becomes a row, an unflagged one none)."""
+    if not tables:
         return {}
-    return {(n, tables[t].name, tables[t].columns[i].name, flag): (count, at)
-            for n, t, i, flag, count, at in con.execute(" UNION ALL ".join(parts)).fetchall()}
+    query = " UNION ALL ".join(
+        f"SELECT _item, {t} AS t, name, value AS flag, count(*) AS n, list(_row ORDER BY _row) AS at "
+        f"FROM (UNPIVOT (SELECT _item, _row, COLUMNS('^_f_') FROM c_{table.name}) "
+        f"ON COLUMNS('^_f_') INTO NAME name VALUE value) GROUP BY ALL"
+        for t, table in enumerate(tables))
+    return {(n, tables[t].name, name.removeprefix("_f_"), flag): (count, at)
+            for n, t, name, flag, count, at in con.execute(query).fetchall()}
 
 
 def _findings(entries, found) -> dict[int, list[Finding]]:

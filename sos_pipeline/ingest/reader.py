@@ -52,6 +52,7 @@ class RawTable:
     # Rows that could not be read as rows (a wrong field count; every line after a broken quote):
     # never loaded, but scanned for personal data like the others, so a report says so.
     unparsed: list[tuple[int, list]] = field(default_factory=list)
+    text: bool = False                # every cell is a str (CSV); a workbook's cells are typed
 
 
 @dataclass
@@ -174,7 +175,7 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
     table = name or None
     delimiter = _delimiter(text)
     if delimiter is None:
-        return RawTable(name, source, [], []), [Finding(
+        return RawTable(name, source, [], [], text=True), [Finding(
             "structure.encoding", ERROR, table, None,
             f"{source} is tab-separated text (Excel's 'Text (Tab delimited)' or 'Unicode text'), "
             f"not CSV. {_SAVE_AS}.", (1,), 1)]
@@ -188,12 +189,14 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
         for cells in reader:
             record += 1
             start, line = line + 1, reader.line_num
+            # a row is blank when every field is: looked at only when its first field is blank
+            blank = (not cells or not cells[0] or cells[0].isspace()) and _blank(cells)
             if headers is None:
-                if _blank(cells):
+                if blank:
                     continue                # blank lines (or an empty first row) before the header
                 headers = [c.strip() for c in cells]
                 continue
-            if _blank(cells):
+            if blank:
                 continue
             if len(cells) != len(headers):
                 wrong.append(record)
@@ -204,14 +207,14 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
             rows.append((record, cells))
     except csv.Error:
         lines = [(i, [ln]) for i, ln in enumerate(text.splitlines(), 1)]
-        return RawTable(name, source, headers or [], [], unparsed=lines), [Finding(
+        return RawTable(name, source, headers or [], [], unparsed=lines, text=True), [Finding(
             "structure.csv_quote", ERROR, table, None,
             f"{source}: a quote opened in row {record + 1} (line {line + 1}) is not closed "
             "properly: a quoted value must end with a quote followed by the delimiter or the end "
             "of the line. Nothing of the file was loaded, so no row could swallow the next. "
             "Check the quotes around that row, or export the file again.", (record + 1,), 1)]
     if headers is None:
-        return RawTable(name, source, [], [], empty=True), []
+        return RawTable(name, source, [], [], empty=True, text=True), []
     findings = []
     if wrong:
         r, ln, n = first_wrong
@@ -221,7 +224,7 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
             f"{len(headers)}; the first is row {r} (line {ln}), with {n}. A value holding the "
             f"delimiter '{delimiter}' must be quoted. Correct the rows listed and re-send.",
             tuple(wrong), len(wrong)))
-    return RawTable(name, source, headers, rows, unparsed=unparsed), findings
+    return RawTable(name, source, headers, rows, unparsed=unparsed, text=True), findings
 
 
 # ---------------------------------------------------------------- XLSX
@@ -525,23 +528,24 @@ def privacy_gate(raw: dict[str, RawTable]) -> list[Finding]:
         columns = contract.TABLES[t.name].column_names if t.name else ()
         # a hit names its column by header only when it is a contract column
         headers = [h.lower() if h.lower() in columns else "" for h in t.headers]
-        if _any_hit(t.rows):
+        if _any_hit(t.rows, t.text):
             findings += privacy.scan_cells(t.name or None, t.source, headers,
                                            ((r, [cell_text(c) for c in cells]) for r, cells in t.rows))
-        if t.unparsed and _any_hit(t.unparsed):   # by position only: fields not lined up with the header
+        if t.unparsed and _any_hit(t.unparsed, t.text):   # by position only: fields not lined up with the header
             findings += privacy.scan_cells(t.name or None, t.source, [],
                                            ((r, [cell_text(c) for c in cells]) for r, cells in t.unparsed))
     return findings
 
 
-def _any_hit(rows) -> bool:
+def _any_hit(rows, text: bool) -> bool:
     """Whether any cell of these rows breaks a privacy rule: each distinct value (by type and
     value: 1, 1.0 and True are told apart) checked once. Only then are the rows scanned one by
     one, for the row numbers."""
-    cells = list(chain.from_iterable(c for _, c in rows))
+    cells = chain.from_iterable(c for _, c in rows)
     try:
-        if all(type(v) is str for v in cells):  # CSV: text only, the common case
+        if text:                    # CSV: every cell is a str, the common case
             return any(privacy.cell_hit(v.strip()) for v in set(cells))
+        cells = list(cells)
         return any(privacy.cell_hit(cell_text(v)) for _, v in set(zip(map(type, cells), cells)))
     except TypeError:       # an unhashable cell value: scan row by row
         return True
