@@ -104,23 +104,28 @@ def record_accepted_many(con, accepted: list[Accepted]) -> list[str | None]:
     out: list[str | None] = []
     written: list[Accepted] = []
     superseded: dict[tuple, str] = {}              # stored accepted rows, by the first correction
+    written_keys: set[tuple] = set()
     for a in accepted:
         key = (a.centre, a.month)
         cur = current.get(key)
         if cur is not None and cur[0] == a.sha:
             out.append(None)
             continue
-        if cur is not None and key not in superseded and not any(
-                (w.centre, w.month) == key for w in written):
-            superseded[key] = _supersede_reason(a)
+        if cur is not None and key not in superseded and key not in written_keys:
+            superseded[key] = _supersede_reason(a)     # the stored version, by the first correction
         out.append(cur[1] if cur is not None else None)
         current[key] = (a.sha, a.delivery)
         written.append(a)
+        written_keys.add(key)
     status, reason = [], []
-    for i, a in enumerate(written):                 # replaced later in this list: superseded
-        later = next((b for b in written[i + 1:] if (b.centre, b.month) == (a.centre, a.month)), None)
-        status.append("accepted" if later is None else "superseded")
-        reason.append(None if later is None else _supersede_reason(later))
+    following: dict[tuple, Accepted] = {}           # the next version of the same centre-month
+    later: list[Accepted | None] = []
+    for a in reversed(written):
+        later.append(following.get((a.centre, a.month)))
+        following[(a.centre, a.month)] = a
+    for b in reversed(later):                       # replaced later in this list: superseded
+        status.append("accepted" if b is None else "superseded")
+        reason.append(None if b is None else _supersede_reason(b))
     rows = pd.DataFrame({
         "delivery": [a.delivery for a in written], "centre": [a.centre for a in written],
         "month": [a.month for a in written], "received_at": [a.received_at for a in written],

@@ -173,16 +173,17 @@ def _type(con, chunk: list[Item], key: bytes) -> None:
     for item in todo:
         item.delivery.findings = item.delivery.findings + found[item.n]
         item.delivery.typed = True
+        item.delivery.raw = {}      # the cells, refs in clear, are not kept once typed
     for item in chunk:
         item.findings = list(item.delivery.findings)
 
 
 def _settle_chunk(con, paths: Paths, ref: Reference, chunk: list[Item], result: QueueResult,
                   log) -> None:
-    unreadable = [i for i in chunk if not i.delivery.ok]
-    for i in unreadable:
+    unread = [i for i in chunk if not i.delivery.ok]
+    for i in unread:
         i.status, i.reason = "rejected", summary(i.findings)
-    _record(con, paths, [], unreadable, result)
+    _record(con, paths, [], unread, result)
     remaining = [i for i in chunk if i.delivery.ok]
     while remaining:
         result.rounds += 1
