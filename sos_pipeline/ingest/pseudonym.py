@@ -1,4 +1,8 @@
-"""Keyed pseudonyms for refs (exports.md, "Privacy"): HMAC-SHA256 of centre code and ref."""
+"""Keyed pseudonyms for refs (exports.md, "Privacy"): HMAC-SHA256 of centre code and ref.
+
+The loader computes them in SQL (`sos_pseudonym` in sql/load/typing.sql, a chunk at a time);
+this is the same function in Python, for the tests' expected values and the benches.
+tests/test_cells.py checks the SQL against Python's hmac module."""
 from __future__ import annotations
 
 import hashlib
