@@ -164,6 +164,7 @@ def test_no_clear_ref_is_left_behind(tmp_path):
     assert con.execute("SELECT current_setting('temp_directory')").fetchone()[0] == before
     tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
     assert "c_children" in tables and not any(t.startswith("_cells_t_") for t in tables)
+    assert "_cells_key" not in tables and "_cells_refs" not in tables
     for t in tables:
         text = str(con.execute(f'SELECT * FROM "{t}"').fetchall())
         assert "CLEAR-" not in text, t

@@ -182,6 +182,7 @@ def type_chunk(con, entries: list[tuple[int, str, dict, bool]], key: bytes) -> d
         for table in contract.TABLES.values():
             con.execute(f"DROP TABLE IF EXISTS _cells_t_{table.name}")
         con.execute("DROP TABLE IF EXISTS _cells_refs")
+        con.execute("DROP TABLE IF EXISTS _cells_key")      # the key's pads: not kept either
         con.execute("SET temp_directory = " + "'" + spill.replace("'", "''") + "'")
     return _findings(entries, found)
 
