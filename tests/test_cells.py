@@ -168,3 +168,24 @@ def test_no_clear_ref_is_left_behind(tmp_path):
     for t in tables:
         text = str(con.execute(f'SELECT * FROM "{t}"').fetchall())
         assert "CLEAR-" not in text, t
+
+
+def test_a_database_that_has_spilled_already_types_apart(tmp_path):
+    """DuckDB cannot stop a database that has spilled to temporary files from spilling again, so
+    the chunk is typed in a database of its own (no spilling) and only the typed tables come
+    back: the same values, and no clear ref on the connection."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"), config={"memory_limit": "30MB", "threads": 1})
+    con.execute("CREATE TEMP TABLE big AS SELECT range AS a, repeat('x', 100) AS b FROM range(600000)")
+    assert con.execute("SELECT count(*) FROM duckdb_temporary_files()").fetchone()[0] > 0
+    headers = ["child_ref", "family_ref", "birth_year", "sex", "disability"]
+    raws = {"children": _raw("children", headers, [["CLEAR-CHILD-1", "CLEAR-FAM-1", "2015", "F", ""],
+                                                   ["CLEAR-CHILD-2", "CLEAR-FAM-1", "20x5", "M", "yes"]])}
+    found = cells.type_chunk(con, [(4, "BAU", raws, False)], b"k")[4]
+    assert [(f.rule, f.column, f.rows) for f in found] == [("structure.value_format", "birth_year", (3,))]
+    got = _typed(con, "children", 4)
+    assert [(r["_row"], r["child_ref"], r["birth_year"], r["disability"]) for r in got] == [
+        (2, _hmac(b"k", "BAU", "CLEAR-CHILD-1"), 2015, None), (3, _hmac(b"k", "BAU", "CLEAR-CHILD-2"), None, "yes")]
+    assert con.execute("SELECT data_type FROM duckdb_columns() WHERE table_name = 'c_children' "
+                       "AND column_name = 'birth_year'").fetchone()[0] == "BIGINT"
+    for t in [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE table_name <> 'big'").fetchall()]:
+        assert "CLEAR-" not in str(con.execute(f'SELECT * FROM "{t}"').fetchall()), t

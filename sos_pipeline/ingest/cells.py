@@ -143,12 +143,17 @@ def type_chunk(con, entries: list[tuple[int, str, dict, bool]], key: bytes) -> d
     A few statements per table whatever the number of deliveries: each table's cells as text
     (_cells_t_<table>), every distinct ref of the chunk hashed once (_cells_refs), each table
     typed (c_<table>), then one query for what went wrong in every table."""
-    prepare(con, key)
+    import duckdb
+
     # The cells' text holds the centres' refs in clear: it stays in memory, never spilled to
     # DuckDB's temporary files, and is dropped before this returns (only the archive keeps what
     # centres sent).
     spill = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
-    con.execute("SET temp_directory = ''")
+    try:
+        con.execute("SET temp_directory = ''")
+    except duckdb.NotImplementedException:  # this database has spilled already: it cannot stop
+        return _type_apart(con, entries, key)
+    prepare(con, key)
     typed: list[contract.Table] = []
     try:
         with registered(con, _cells_items_df=pd.DataFrame({
@@ -185,6 +190,27 @@ def type_chunk(con, entries: list[tuple[int, str, dict, bool]], key: bytes) -> d
         con.execute("DROP TABLE IF EXISTS _cells_key")      # the key's pads: not kept either
         con.execute("SET temp_directory = " + "'" + spill.replace("'", "''") + "'")
     return _findings(entries, found)
+
+
+def _type_apart(con, entries, key: bytes) -> dict[int, list[Finding]]:
+    """type_chunk in a database of its own that never spills, and only the typed tables
+    (pseudonyms, no clear ref) copied to `con`: for a connection whose database has spilled to
+    temporary files already, which DuckDB cannot stop from spilling again."""
+    import duckdb
+
+    apart = duckdb.connect(config={"temp_directory": ""})
+    try:
+        found = type_chunk(apart, entries, key)
+        for table in contract.TABLES.values():
+            cols = ", ".join(f"CAST({_q(c.name)} AS {sql_type(c)}) AS {_q(c.name)}, "
+                             f"CAST({_q('_f_' + c.name)} AS VARCHAR) AS {_q('_f_' + c.name)}"
+                             for c in table.columns)
+            with registered(con, _cells_typed=apart.execute(f"SELECT * FROM c_{table.name}").df()):
+                con.execute(f"CREATE OR REPLACE TEMP TABLE c_{table.name} AS SELECT CAST(_item AS INTEGER) "
+                            f"AS _item, CAST(_row AS BIGINT) AS _row, {cols} FROM _cells_typed")
+    finally:
+        apart.close()
+    return found
 
 
 def _stage_text(con, table: contract.Table, items, rows, columns) -> None:
