@@ -7,11 +7,12 @@ writes each event in up to four transactions (the run's file, then the cross-run
 mode, closing the last connection to a file checkpoints the log into it and deletes it, so every
 event paid for a checkpoint: 16 ms an event on an idle machine, 30 ms and more under load.
 
-This storage is Dagster's, with two differences: each file keeps one engine whose pool keeps
+This storage is Dagster's, with three differences: each file keeps one engine whose pool keeps
 its connections open, and those connections commit with `synchronous=NORMAL`, which is what
-SQLite recommends with WAL; and its watcher (the UI's live view of a running run) also looks at
-a run's `-wal` file, where those commits land. An event costs 3.2 ms instead of 17 ms
-(`bench/event_log.py`). What is stored, where and how is unchanged, so the UI, the daemon and
+SQLite recommends with WAL; its watcher (the UI's live view of a running run) also looks at a
+run's `-wal` file, where those commits land; and whether a table exists (asked for every check
+evaluation) is answered from the kept engine and remembered. An event costs 1.7 ms instead of
+15–17 ms (`bench/event_log.py`). What is stored, where and how is unchanged, so the UI, the daemon and
 Dagster's own tools read it as before, and a DAGSTER_HOME can go back to Dagster's default
 storage by deleting the setting.
 
@@ -142,7 +143,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
 
     def dispose(self) -> None:
-        with self._db_lock:
+        with self._engines_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()

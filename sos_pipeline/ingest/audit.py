@@ -31,16 +31,24 @@ def record(con, *, delivery: str, centre: str | None, month: dt.date | None, rec
            sha: str, status: str, reason: str | None = None, form: str | None = None,
            rows_loaded: int | None = None, warnings: int | None = None,
            archive_path: str | None = None) -> None:
-    con.execute(sql("audit/record_delivery"), {
+    _insert_deliveries(con, [{
         "delivery": delivery, "centre": centre, "month": month, "received_at": received_at,
         "sha256": sha, "status": status, "reason": reason, "form": form, "processed_at": now(),
-        "rows_loaded": rows_loaded, "warnings": warnings, "archive_path": archive_path})
+        "rows_loaded": rows_loaded, "warnings": warnings, "archive_path": archive_path}])
 
 
-def record_findings(con, delivery: str, sha: str, findings: list[Finding]) -> None:
+def _insert_deliveries(con, rows: list[dict]) -> None:
+    """Rows of audit.deliveries (sql/audit/record_deliveries.sql), one statement for them all."""
+    if rows:
+        with registered(con, audit_rows=pd.DataFrame(rows, dtype=object)):
+            con.execute(sql("audit/record_deliveries"))
+
+
+def record_findings(con, findings_of: list[tuple[str, str, list[Finding]]]) -> None:
+    """The findings of deliveries, given as (delivery, sha256, findings)."""
     at = now()
     rows = [[delivery, sha, f.rule, f.severity, f.table, f.column, f.count or len(f.rows),
-             list(f.rows[:50]), f.message, at] for f in findings]
+             list(f.rows[:50]), f.message, at] for delivery, sha, findings in findings_of for f in findings]
     if rows:
         con.executemany(sql("audit/record_finding"), rows)
 
@@ -61,7 +69,7 @@ def record_rejected(con, *, delivery, centre, month, received_at, sha, reason, f
     if not rejected_before(con, delivery, sha, received_at):
         record(con, delivery=delivery, centre=centre, month=month, received_at=received_at, sha=sha,
                status="rejected", reason=reason, form=form, archive_path=archive_path)
-        record_findings(con, delivery, sha, findings)
+        record_findings(con, [(delivery, sha, findings)])
 
 
 def record_accepted(con, *, delivery, centre, month, received_at, sha, form, rows_loaded,
@@ -126,28 +134,19 @@ def record_accepted_many(con, accepted: list[Accepted]) -> list[str | None]:
     for b in reversed(later):                       # replaced later in this list: superseded
         status.append("accepted" if b is None else "superseded")
         reason.append(None if b is None else _supersede_reason(b))
-    rows = pd.DataFrame({
-        "delivery": [a.delivery for a in written], "centre": [a.centre for a in written],
-        "month": [a.month for a in written], "received_at": [a.received_at for a in written],
-        "sha256": [a.sha for a in written], "status": status, "reason": reason,
-        "form": [a.form for a in written], "processed_at": [at] * len(written),
-        "rows_loaded": [a.rows_loaded for a in written],
-        "warnings": [sum(f.severity == WARNING for f in a.findings) for a in written],
-        "archive_path": [a.archive_path for a in written]}, dtype=object)
     sup = pd.DataFrame({"centre": [k[0] for k in superseded], "month": [k[1] for k in superseded],
                         "reason": list(superseded.values()), "processed_at": [at] * len(superseded)},
                        dtype=object)
     if len(sup):
         with registered(con, audit_superseded=sup):
             con.execute(sql("audit/supersede_many"))
-    if len(rows):
-        with registered(con, audit_rows=rows):
-            con.execute(sql("audit/record_deliveries"))
-    finding_rows = [[a.delivery, a.sha, f.rule, f.severity, f.table, f.column, f.count or len(f.rows),
-                     list(f.rows[:50]), f.message, at]
-                    for a in written for f in a.findings if f.severity == WARNING]
-    if finding_rows:
-        con.executemany(sql("audit/record_finding"), finding_rows)
+    _insert_deliveries(con, [{
+        "delivery": a.delivery, "centre": a.centre, "month": a.month, "received_at": a.received_at,
+        "sha256": a.sha, "status": st, "reason": why, "form": a.form, "processed_at": at,
+        "rows_loaded": a.rows_loaded, "warnings": sum(f.severity == WARNING for f in a.findings),
+        "archive_path": a.archive_path} for a, st, why in zip(written, status, reason)])
+    record_findings(con, [(a.delivery, a.sha, [f for f in a.findings if f.severity == WARNING])
+                          for a in written])
     return out
 
 

@@ -23,25 +23,15 @@ import pandas as pd
 
 from sos_pipeline import contract
 from sos_pipeline.findings import ERROR, WARNING, Finding
-from sos_pipeline.warehouse.db import registered, sql, statements
+from sos_pipeline.warehouse.db import ident, registered, sql, statements
 
 # Columns holding the centre's own case numbers and ids: a spreadsheet may have turned them
 # into numbers (137 -> 137.0, 123456789012 -> 1.23457E+11).
 ID_COLUMNS = frozenset(contract.REF_COLUMNS) | {"contact_id", "session_id", "event_id", "pair_id",
                                                 "training_id", "group_code"}
 FLAGS = ("error", "scientific", "float", "bad")       # the order findings are listed in
-_SQL_TYPES = {contract.DATE: "DATE", contract.INT: "BIGINT", contract.YEAR: "BIGINT",
-              contract.NUMBER: "DOUBLE"}
 _KIND_LABEL = {contract.DATE: "a date (YYYY-MM-DD or DD.MM.YYYY)", contract.INT: "a whole number",
                contract.YEAR: "a 4-digit year", contract.NUMBER: "a number"}
-
-
-def sql_type(col: contract.Column) -> str:
-    return _SQL_TYPES.get(col.kind, "VARCHAR")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def key_pads(key: bytes) -> tuple[bytes, bytes]:
@@ -89,7 +79,7 @@ def _xlsx_text(v, col: contract.Column):
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, (int, float)):
-        if col.name in ID_COLUMNS and col.kind not in _SQL_TYPES:
+        if col.name in ID_COLUMNS:
             if isinstance(v, int):
                 return str(v)
             if v == v and v.is_integer() and (abs(v) < 2 ** 53 or "e" not in repr(v)):
@@ -177,7 +167,8 @@ def type_chunk(con, entries: list[tuple[int, str, dict, bool]], key: bytes) -> d
                 _stage_text(con, table, items, rows, columns)
                 typed.append(table)
             else:                       # no delivery of the chunk has rows of it
-                cols = ", ".join(f"{_q(c.name)} {sql_type(c)}, {_q('_f_' + c.name)} VARCHAR" for c in table.columns)
+                cols = ", ".join(f"{ident(c.name)} {contract.staged_type(c)}, {ident('_f_' + c.name)} VARCHAR"
+                                 for c in table.columns)
                 con.execute(f"CREATE OR REPLACE TEMP TABLE c_{table.name} (_item INTEGER, _row BIGINT, {cols})")
         _hash_refs(con, typed)
         for table in typed:
@@ -202,8 +193,8 @@ def _type_apart(con, entries, key: bytes) -> dict[int, list[Finding]]:
     try:
         found = type_chunk(apart, entries, key)
         for table in contract.TABLES.values():
-            cols = ", ".join(f"CAST({_q(c.name)} AS {sql_type(c)}) AS {_q(c.name)}, "
-                             f"CAST({_q('_f_' + c.name)} AS VARCHAR) AS {_q('_f_' + c.name)}"
+            cols = ", ".join(f"CAST({ident(c.name)} AS {contract.staged_type(c)}) AS {ident(c.name)}, "
+                             f"CAST({ident('_f_' + c.name)} AS VARCHAR) AS {ident('_f_' + c.name)}"
                              for c in table.columns)
             with registered(con, _cells_typed=apart.execute(f"SELECT * FROM c_{table.name}").df()):
                 con.execute(f"CREATE OR REPLACE TEMP TABLE c_{table.name} AS SELECT CAST(_item AS INTEGER) "
@@ -252,8 +243,8 @@ def _type_table(con, table: contract.Table) -> None:
             query = f"SELECT *, {', '.join(added)} FROM ({query})"
     typed = []
     for (*_, value, flag), col in zip(steps, table.columns):
-        typed.append(f"CAST({value} AS {sql_type(col)}) AS {_q(col.name)}")
-        typed.append(f"{flag} AS {_q('_f_' + col.name)}")
+        typed.append(f"CAST({value} AS {contract.staged_type(col)}) AS {ident(col.name)}")
+        typed.append(f"{flag} AS {ident('_f_' + col.name)}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE c_{table.name} AS
         SELECT s._item, s._row, {', '.join(typed)} FROM ({query}) s {joins}
@@ -320,7 +311,7 @@ def _finding(flag: str, table: str, col: contract.Column, where: str, count: int
 def frame(con, table: contract.Table, item: int) -> pd.DataFrame:
     """One delivery's typed table as a pandas frame: `_row` and the contract columns, dates as
     datetime64, whole numbers Int64, numbers float64, text object with None for a missing value."""
-    cols = ", ".join(_q(c.name) for c in table.columns)
+    cols = ", ".join(ident(c.name) for c in table.columns)
     df = con.execute(f"SELECT _row, {cols} FROM c_{table.name} WHERE _item = ? ORDER BY _row",
                      [item]).df()
     out = {"_row": df["_row"].astype("int64").to_numpy()}

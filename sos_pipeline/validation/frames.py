@@ -27,15 +27,11 @@ import pandas as pd
 
 from sos_pipeline import contract as C
 from sos_pipeline.validation import rules as R
-from sos_pipeline.warehouse.db import sql, statements
+from sos_pipeline.warehouse.db import ident, sql, statements
 
 SEP = "\x1f"
-_SQL_TYPES = {C.DATE: "DATE", C.INT: "BIGINT", C.YEAR: "BIGINT", C.NUMBER: "DOUBLE"}
 _PROJECT_TABLES = tuple(t.name for t in C.TABLES.values() if t.has_project)
 
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _lit(text: str) -> str:
@@ -50,7 +46,7 @@ def _stage_batch(con, deliveries: list[tuple[str, dt.date, dt.date]], projects: 
     con.executemany("INSERT INTO v_deliveries VALUES (?, ?, ?, ?)",
                     [[d, c, m, e] for d, (c, m, e) in enumerate(deliveries)])
     for t in C.TABLES.values():
-        cols = ", ".join(f"{_q(c.name)} {_SQL_TYPES.get(c.kind, 'VARCHAR')}" for c in t.columns)
+        cols = ", ".join(f"{ident(c.name)} {C.staged_type(c)}" for c in t.columns)
         con.execute(f"CREATE OR REPLACE TEMP TABLE v_{t.name} (_delivery INTEGER, _row BIGINT, {cols})")
     con.execute("CREATE OR REPLACE TEMP TABLE v_projects (code VARCHAR, start_date DATE, end_date DATE)")
     if projects:
@@ -66,7 +62,7 @@ def stage_typed(con, items: list[tuple[int, str, dt.date, dt.date]], projects: d
     con.execute("CREATE OR REPLACE TEMP TABLE _v_items (_item INTEGER, _delivery INTEGER)")
     con.executemany("INSERT INTO _v_items VALUES (?, ?)", [[n, d] for d, (n, *_) in enumerate(items)])
     for t in C.TABLES.values():
-        cols = ", ".join(f"c.{_q(c.name)}" for c in t.columns)
+        cols = ", ".join(f"c.{ident(c.name)}" for c in t.columns)
         con.execute(f"INSERT INTO v_{t.name} SELECT m._delivery, c._row, {cols} "
                     f"FROM c_{t.name} c JOIN _v_items m USING (_item) ORDER BY m._delivery, c._row")
 
@@ -92,7 +88,7 @@ def stage(con, items: list[tuple[dict[str, pd.DataFrame], str, dt.date, dt.date]
         # One concatenation, one selection and one index column per table (not per delivery).
         frame = pd.concat(parts, ignore_index=True)[["_row", *t.column_names]]
         frame.insert(0, "_delivery", np.concatenate(index))
-        select = ", ".join(f"CAST({_q(c.name)} AS {_SQL_TYPES.get(c.kind, 'VARCHAR')})" for c in t.columns)
+        select = ", ".join(f"CAST({ident(c.name)} AS {C.staged_type(c)})" for c in t.columns)
         con.register("_v_frame", frame)
         try:
             con.execute(f"INSERT INTO v_{t.name} SELECT _delivery, _row, {select} FROM _v_frame")
@@ -106,7 +102,7 @@ def stage_history(con) -> None:
         con.execute(stmt)
     con.execute("CREATE OR REPLACE TEMP TABLE v_used_ids (_delivery INTEGER, t VARCHAR, id VARCHAR)")
     for t, col in C.CENTRE_UNIQUE_IDS.items():
-        for stmt in statements(sql("validation/used_ids", table=t, id=_q(col))):
+        for stmt in statements(sql("validation/used_ids", table=t, id=ident(col))):
             con.execute(stmt)
 
 
@@ -136,8 +132,8 @@ def stage_context(con, contexts) -> None:
             if not used:
                 continue
             own = {r[0] for r in con.execute(
-                f"SELECT DISTINCT CAST({_q(col)} AS VARCHAR) FROM v_{t} WHERE _delivery = ? "
-                f"AND {_q(col)} IS NOT NULL", [d]).fetchall()}
+                f"SELECT DISTINCT CAST({ident(col)} AS VARCHAR) FROM v_{t} WHERE _delivery = ? "
+                f"AND {ident(col)} IS NOT NULL", [d]).fetchall()}
             rows += [[d, t, i] for i in sorted(own & used)]
         if rows:
             con.executemany("INSERT INTO v_used_ids VALUES (?, ?, ?)", rows)
@@ -153,9 +149,9 @@ def used_ids(con) -> list[str]:
 # One query per suite.
 
 def _table_sql(t: C.Table) -> str:
-    cols = ", ".join(f"x.{_q(c.name)}" for c in t.columns)
-    key = (f", CASE WHEN x.{_q(t.key)} IS NULL THEN NULL ELSE CAST(x._delivery AS VARCHAR) || "
-           f"{_lit(SEP)} || CAST(x.{_q(t.key)} AS VARCHAR) END AS _key") if t.key else ""
+    cols = ", ".join(f"x.{ident(c.name)}" for c in t.columns)
+    key = (f", CASE WHEN x.{ident(t.key)} IS NULL THEN NULL ELSE CAST(x._delivery AS VARCHAR) || "
+           f"{_lit(SEP)} || CAST(x.{ident(t.key)} AS VARCHAR) END AS _key") if t.key else ""
     return (f"SELECT x._delivery, {_lit(t.name)} AS _table, x._row, {cols}, d.month AS _month_start, "
             f"d.month_end AS _month_end, year(d.month) - 24 AS _birth_year_min, "
             f"year(d.month) AS _birth_year_max{key} "
@@ -187,7 +183,7 @@ def _cross_sql(t: C.Table) -> str:
     sel = ["x._delivery", f"{_lit(n)} AS _table", "x._row"]
     joins = []
     if n in C.CENTRE_UNIQUE_IDS:
-        idc = _q(C.CENTRE_UNIQUE_IDS[n])
+        idc = ident(C.CENTRE_UNIQUE_IDS[n])
         sel.append(f"CASE WHEN x.{idc} IS NULL THEN NULL ELSE CAST(x._delivery AS VARCHAR) || "
                    f"{_lit(SEP + n + ':')} || x.{idc} END AS _centre_id")
     if n == "families":
@@ -210,7 +206,7 @@ def _cross_sql(t: C.Table) -> str:
         sel += ["x.project",
                 f"CASE WHEN x.project IS NULL THEN NULL ELSE d.centre || {_lit(SEP)} || x.project END "
                 "AS _centre_project",
-                f"x.{_q(t.activity_date)} AS _activity_date", "p.start_date AS _project_start",
+                f"x.{ident(t.activity_date)} AS _activity_date", "p.start_date AS _project_start",
                 "p.end_date AS _project_end"]
         joins.append("LEFT JOIN v_projects p ON p.code = x.project")
     return (f"SELECT {', '.join(sel)} FROM v_{n} x JOIN v_deliveries d USING (_delivery) "

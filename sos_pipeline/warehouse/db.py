@@ -39,6 +39,11 @@ def sql(name: str, **identifiers: str) -> str:
     return text.format(**identifiers) if identifiers else text
 
 
+def ident(name: str) -> str:
+    """A name quoted as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def statements(text: str) -> list[str]:
     """A SQL file's statements, as DuckDB's own parser splits them (`extract_statements`)."""
     return [q for q in (st.query.strip() for st in duckdb.extract_statements(text)) if q]
