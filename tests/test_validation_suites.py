@@ -639,6 +639,28 @@ def test_modules_load_without_great_expectations():
     assert out.stdout.strip() == "ok", out.stderr
 
 
+
+def test_a_deferred_module_is_imported_when_first_used(tmp_path, monkeypatch):
+    """What `_gx()` does to scipy.stats and altair while GX is imported, on two modules of our
+    own: the one imported inside runs only when something in its stand-in is first used, and
+    an import after it gets the real module."""
+    (tmp_path / "heavy_mod.py").write_text("import sys\nsys.heavy_runs = getattr(sys, 'heavy_runs', 0) + 1\n"
+                                           "def answer():\n    return 42\n")
+    (tmp_path / "user_mod.py").write_text("import heavy_mod\n\ndef ask():\n    return heavy_mod.answer()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delattr(sys, "heavy_runs", raising=False)
+    try:
+        with S.deferred_imports(["heavy_mod", "sys"]):      # sys is imported already: left alone
+            import user_mod
+        assert not hasattr(sys, "heavy_runs") and "heavy_mod" not in sys.modules
+        assert sys.modules["sys"] is sys
+        assert user_mod.ask() == 42 and sys.heavy_runs == 1
+        import heavy_mod
+        assert heavy_mod.answer() == 42 and sys.heavy_runs == 1 and type(heavy_mod) is type(sys)
+    finally:
+        for name in ("heavy_mod", "user_mod"):
+            sys.modules.pop(name, None)
+
 def test_render_markdown_lists_every_rule():
     md = R.render_markdown()
     for r in R.RULES:
