@@ -18,7 +18,9 @@ its children, from wait4):
      warehouse: same rows, same values.
   b. full refresh: the deliveries copied into a fresh data/inbox, then `sos-pipeline refresh` as
      the coordinator runs it (a fresh process and DAGSTER_HOME), extracts included: wall, CPU
-     and peak memory (the process's maximum resident set, from wait4).
+     and peak memory: the most resident memory the refresh's process and its children (the
+     funder extracts' worker processes) held together, sampled every 0.1 s from /proc, and
+     never less than the largest single process's maximum resident set (from wait4).
   c. no-op refresh: `sos-pipeline refresh` again with nothing new in the inbox.
   d. correction: one corrected delivery dropped into the inbox, `sos-pipeline refresh` again.
   e. code location: importing sos_pipeline.definitions in a fresh process with this data folder
@@ -92,16 +94,49 @@ def run_plain(source: Path) -> tuple[float, int]:
     return best, rows
 
 
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants, now (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def run_proc(cmd: list[str], env: dict | None = None) -> dict:
     """Wall and CPU seconds (user + system of the process and the children it waited for), peak
-    RSS (GB), stdout, stderr and exit code of one fresh process."""
+    memory (GB; see the module docstring), stdout, stderr and exit code of one fresh process."""
+    import threading
+
     out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err)
+    peak, done = [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.1):
+            peak[0] = max(peak[0], tree_rss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
+    done.set()
+    sampler.join()
     out.seek(0), err.seek(0)
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak": usage.ru_maxrss / 1024 / 1024,
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak": max(usage.ru_maxrss * 1024, peak[0]) / 1024 ** 3,
             "out": out.read().decode("utf-8", "replace"), "err": err.read().decode("utf-8", "replace"),
             "code": os.waitstatus_to_exitcode(status)}
 

@@ -94,6 +94,20 @@ def chunk_rows() -> int:
     return n
 
 
+
+def extract_workers() -> int:
+    """SOS_EXTRACT_WORKERS: how many processes build funder extracts at once, one project each
+    (default 2; 1 builds them one after the other in the run's own process)."""
+    raw = os.environ.get("SOS_EXTRACT_WORKERS", "").strip()
+    try:
+        n = int(raw) if raw else 2
+    except ValueError:
+        raise ConfigError(f"SOS_EXTRACT_WORKERS={raw!r} is not a whole number of processes.") from None
+    if n < 1:
+        raise ConfigError(f"SOS_EXTRACT_WORKERS={raw!r}: give a number of processes above 0.")
+    return n
+
+
 _warned = False
 
 

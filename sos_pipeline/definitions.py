@@ -66,6 +66,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
         jobs=[intake_job, refresh_job, load_job, publish_job, extracts_job, finalise_job],
         sensors=[sensor, follow], schedules=[schedule],
         resources={"warehouse": Warehouse(data_dir=data_dir, chunk_rows=config.chunk_rows(),
+                                           extract_workers=config.extract_workers(),
                                            duckdb_memory=config.duckdb_memory())})
 
 

@@ -587,3 +587,34 @@ def test_monthly_chart_of_a_federation_shows_the_total_and_every_centre_in_grey(
     assert "gap: fewer than" in " ".join(t.get_text() for t in bottom.texts)
     assert charts.monthly(replace(ex, series={"families_served": series}), "families_served",
                           "Ģimenes", "Families").startswith(b"\x89PNG")
+
+
+def test_projects_built_in_worker_processes_give_the_files_built_here(sample, tmp_path):
+    """The sample's refresh built its extracts with two worker processes, a project each (the
+    default, SOS_EXTRACT_WORKERS=2). Two of its projects built again one after the other in
+    this process give the same files, byte for byte (the workbook and the page carry the time
+    they were written; their numbers are the CSV files')."""
+    import shutil
+
+    from sos_pipeline import config
+    from sos_pipeline.extracts import build
+
+    data, _, ref = sample
+    assert config.extract_workers() == 2 and len(ref.projects) > 2
+    keys = list(all_periods(ref))
+    small = sorted(ref.projects, key=lambda p: sum(k.startswith(f"{p}/") for k in keys))[:2]
+    wanted = [k for k in keys if k.split("/")[0] in small]
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy, ignore=shutil.ignore_patterns("reports", "charts", "suppression",
+                                                               "extract_inputs.json", "*.lock"))
+    outs = list(build(config.Paths(copy), ref, wanted, workers=1))
+    assert {o.status for o in outs} <= {"written", "no-data"} and len(outs) == len(wanted)
+    compared = 0
+    for o in outs:
+        if o.folder is None:
+            continue
+        rel = o.folder.relative_to(copy / "reports")
+        for f in sorted(o.folder.glob("*.csv")):
+            assert f.read_bytes() == (data / "reports" / rel / f.name).read_bytes(), f"{rel}/{f.name}"
+            compared += 1
+    assert compared >= 10 * len(small)

@@ -64,7 +64,8 @@ def _build(partitions: dg.StaticPartitionsDefinition, warehouse_asset):
             context.log.info(f"{o.key}: {o.status}" + (f" v{o.version}" if o.version else "")
                              + (" (final)" if o.final else "") + (f": {o.message}" if o.message else ""))
 
-        list(build_extracts(warehouse.paths(), warehouse.reference(), keys, final=config.final, log=log))
+        list(build_extracts(warehouse.paths(), warehouse.reference(), keys, final=config.final, log=log,
+                            workers=warehouse.extract_workers))
         table = ["| extract | outcome | version | final | changed numbers | seconds |", "|---|---|---|---|---|---|"]
         table += [f"| {o.key} | {o.status} | {o.version or ''} | {'yes' if o.final else ''} | "
                   f"{len(o.changes) if o.changes else ''} | {o.seconds} |" for o in rows]

@@ -24,6 +24,8 @@ class Warehouse(dg.ConfigurableResource):
     data_dir: str
     chunk_rows: int = 250_000
     """Loading reads and validates the queue in chunks of about this many rows (SOS_CHUNK_ROWS)."""
+    extract_workers: int = 2
+    """How many processes build funder extracts at once, one project each (SOS_EXTRACT_WORKERS)."""
     duckdb_memory: str = config.DEFAULT_DUCKDB_MEMORY
     """The most memory DuckDB may take on the working warehouse; beyond it, it spills to disk
     (SOS_DUCKDB_MEMORY)."""
