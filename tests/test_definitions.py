@@ -170,3 +170,16 @@ def test_duckdb_memory_is_a_setting_that_reaches_the_writing_connection(data_dir
     monkeypatch.setenv("SOS_DUCKDB_MEMORY", "lots")
     with pytest.raises(config.ConfigError, match="SOS_DUCKDB_MEMORY='lots'"):
         config.duckdb_memory()
+
+
+def test_extract_workers_is_a_setting_of_the_warehouse_resource(data_dir, monkeypatch):
+    """SOS_EXTRACT_WORKERS is read once into the warehouse resource (2 when unset); a value that is
+    no number of processes is refused by name."""
+    monkeypatch.delenv("SOS_EXTRACT_WORKERS", raising=False)
+    assert build_definitions().resources["warehouse"].extract_workers == 2
+    monkeypatch.setenv("SOS_EXTRACT_WORKERS", "1")
+    assert build_definitions().resources["warehouse"].extract_workers == 1
+    for bad in ("two", "0"):
+        monkeypatch.setenv("SOS_EXTRACT_WORKERS", bad)
+        with pytest.raises(config.ConfigError, match=f"SOS_EXTRACT_WORKERS='{bad}'"):
+            config.extract_workers()
