@@ -32,7 +32,9 @@ queue) is recognised by its sha256 and not recorded twice.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -131,12 +133,16 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
     while queue:
         t = time.perf_counter()
         chunk, rows = [], 0
-        while queue and (not chunk or rows < chunk_rows):
-            p = queue.pop(0)
-            item = Item(p, read_raw_safely(paths.data / p.archive_path), n=len(chunk))
-            item.rows = sum(item.delivery.row_counts.values())
-            rows += item.rows
-            chunk.append(item)
+        # Python's cycle collector off while the chunk is read: the cells are millions of new
+        # objects kept alive (lists of text, no cycles), and each collection walked all of them
+        # again (reading 720 deliveries: 1.7 s with it, 0.9 s without).
+        with _collector_paused():
+            while queue and (not chunk or rows < chunk_rows):
+                p = queue.pop(0)
+                item = Item(p, read_raw_safely(paths.data / p.archive_path), n=len(chunk))
+                item.rows = sum(item.delivery.row_counts.values())
+                rows += item.rows
+                chunk.append(item)
         t = _tick(result, "read", t)
         result.chunks += 1
         if log:
@@ -145,6 +151,17 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
             _type(con, chunk, key)
             _tick(result, "type", t)
             _settle_chunk(con, paths, ref, chunk, result, log)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _type(con, chunk: list[Item], key: bytes) -> None:

@@ -33,6 +33,7 @@ def fold(text: str) -> str:
     return " ".join(re.split(r"[\s_\-.:/]+", text)).strip()
 
 
+@functools.lru_cache(maxsize=4096)      # the same headers come in every delivery
 def is_pii_header(header: str) -> bool:
     f = fold(header)
     if f in _PII_HEADER_WORDS:

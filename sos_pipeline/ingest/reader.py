@@ -24,6 +24,7 @@ import io
 import re
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 import pandas as pd
@@ -179,6 +180,27 @@ def parse_csv(text: str, name: str, source: str) -> tuple[RawTable, list[Finding
             "structure.encoding", ERROR, table, None,
             f"{source} is tab-separated text (Excel's 'Text (Tab delimited)' or 'Unicode text'), "
             f"not CSV. {_SAVE_AS}.", (1,), 1)]
+    try:        # the common case, at C speed: every record parsed, every row as wide as the header
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+    except csv.Error:
+        records = None
+    if records is not None:
+        first = next((i for i, cells in enumerate(records) if cells and not _blank(cells)), None)
+        if first is None:
+            return RawTable(name, source, [], [], empty=True, text=True), []
+        headers = [c.strip() for c in records[first]]
+        # numbered as below: every record counts, blank ones too; a row is blank when every
+        # field is (looked at only when its first field is blank)
+        rows = [(n, cells) for n, cells in enumerate(records[first + 1:], first + 2)
+                if cells and ((cells[0] and not cells[0].isspace()) or not _blank(cells))]
+        if set(map(len, map(itemgetter(1), rows))) <= {len(headers)}:
+            return RawTable(name, source, headers, rows, text=True), []
+    return _parse_by_row(text, name, source, delimiter)
+
+
+def _parse_by_row(text: str, name: str, source: str, delimiter: str) -> tuple[RawTable, list[Finding]]:
+    """parse_csv row by row: what it does when something is wrong, for the row and line numbers."""
+    table = name or None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     rows: list[tuple[int, list]] = []
     headers: list[str] | None = None
@@ -541,7 +563,7 @@ def _any_hit(rows, text: bool) -> bool:
     """Whether any cell of these rows breaks a privacy rule: each distinct value (by type and
     value: 1, 1.0 and True are told apart) checked once. Only then are the rows scanned one by
     one, for the row numbers."""
-    cells = chain.from_iterable(c for _, c in rows)
+    cells = chain.from_iterable(map(itemgetter(1), rows))
     try:
         if text:                    # CSV: every cell is a str, the common case
             return any(privacy.cell_hit(v.strip()) for v in set(cells))
