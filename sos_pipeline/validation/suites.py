@@ -473,6 +473,11 @@ def _run_suite(state: _GX, name: str, df: pd.DataFrame, params: dict) -> dict[in
     failing = [r.expectation_config.meta["check"] for r in quick if not r.success]
     detailed = [batch.validate(state.expectations[key], result_format=RESULT_FORMAT,
                                expectation_parameters=params) for key in failing]
+    # GX's execution engine keeps every batch it loaded, frame and all, for the life of the
+    # process: a chunk's frames (hundreds of MB at 80 centres) would stay after validation.
+    manager = batch.data.execution_engine.batch_manager
+    manager.batch_data_cache.clear()
+    manager.reset_batch_cache()
     return _findings(state, name, detailed)
 
 
