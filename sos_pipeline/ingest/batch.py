@@ -135,7 +135,9 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
         chunk, rows = [], 0
         # Python's cycle collector off while the chunk is read: the cells are millions of new
         # objects kept alive (lists of text, no cycles), and each collection walked all of them
-        # again (reading 720 deliveries: 1.7 s with it, 0.9 s without).
+        # again (reading 720 deliveries: 1.7 s with it, 0.9 s without). One collection first:
+        # the previous chunk's garbage in cycles (GX's results, frames) goes before the cells
+        # come (without it, memory after loading 80 x 72 was 0.95 GB instead of 0.52 GB).
         with _collector_paused():
             while queue and (not chunk or rows < chunk_rows):
                 p = queue.pop(0)
@@ -156,6 +158,7 @@ def _load(paths: Paths, ref: Reference, key: bytes, log, chunk_rows: int, result
 @contextlib.contextmanager
 def _collector_paused():
     enabled = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
         yield
