@@ -82,30 +82,27 @@ def duckdb_memory() -> str:
     return raw.replace(" ", "")
 
 
-def chunk_rows() -> int:
-    """SOS_CHUNK_ROWS: how many rows loading reads and validates at once (memory against speed)."""
-    raw = os.environ.get("SOS_CHUNK_ROWS", "").strip()
+def _positive(name: str, default: int, unit: str) -> int:
+    """A whole number above 0 from the environment variable `name` (`default` when unset)."""
+    raw = os.environ.get(name, "").strip()
     try:
-        n = int(raw) if raw else 250_000
+        n = int(raw) if raw else default
     except ValueError:
-        raise ConfigError(f"SOS_CHUNK_ROWS={raw!r} is not a whole number of rows.") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number of {unit}.") from None
     if n < 1:
-        raise ConfigError(f"SOS_CHUNK_ROWS={raw!r}: give a number of rows above 0.")
+        raise ConfigError(f"{name}={raw!r}: give a number of {unit} above 0.")
     return n
 
+
+def chunk_rows() -> int:
+    """SOS_CHUNK_ROWS: how many rows loading reads and validates at once (memory against speed)."""
+    return _positive("SOS_CHUNK_ROWS", 250_000, "rows")
 
 
 def extract_workers() -> int:
     """SOS_EXTRACT_WORKERS: how many processes build funder extracts at once, one project each
     (default 2; 1 builds them one after the other in the run's own process)."""
-    raw = os.environ.get("SOS_EXTRACT_WORKERS", "").strip()
-    try:
-        n = int(raw) if raw else 2
-    except ValueError:
-        raise ConfigError(f"SOS_EXTRACT_WORKERS={raw!r} is not a whole number of processes.") from None
-    if n < 1:
-        raise ConfigError(f"SOS_EXTRACT_WORKERS={raw!r}: give a number of processes above 0.")
-    return n
+    return _positive("SOS_EXTRACT_WORKERS", 2, "processes")
 
 
 _warned = False
