@@ -23,6 +23,20 @@ def _in_memory_temp_root() -> None:
 
 _in_memory_temp_root()
 
+
+def _extracts_here() -> None:
+    """Funder extracts built in the refresh's own process (SOS_EXTRACT_WORKERS=1) in every test
+    but the sample's build, which uses the default two worker processes (test_extracts checks what
+    they built, and that it is what one process builds). The suite keeps both cores busy already:
+    a worker's start-up (about 1.3 s of CPU) would be spent again in every refresh of a test that
+    has more than one project, and win nothing."""
+    import os
+
+    os.environ.setdefault("SOS_EXTRACT_WORKERS", "1")
+
+
+_extracts_here()
+
 # One project over BAU and VAL in 2016 (the clean deliveries' BAU-FS services find their project),
 # so that a refresh builds 3 funder extracts, not the shipped reference's 26.
 ONE_PROJECT_YAML = """\
@@ -127,7 +141,7 @@ def _start_sample_build(root: Path) -> None:
     import sys
 
     env = dict(os.environ, SOS_DATA_DIR=str(root / "data"), DAGSTER_HOME=str(root / "dagster_home"),
-               SOS_PSEUDONYM_KEY=TEST_KEY)
+               SOS_PSEUDONYM_KEY=TEST_KEY, SOS_EXTRACT_WORKERS="2")
     env.pop("SOS_ENV", None)
     (root / "dagster_home").mkdir(parents=True)
     log = open(root / "build.log", "w")
