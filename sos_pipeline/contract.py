@@ -149,6 +149,12 @@ TABLES: dict[str, Table] = {t.name: t for t in (
 del C
 
 REQUIRED_TABLES = tuple(t.name for t in TABLES.values() if t.required)
+REF_COLUMNS = ("family_ref", "child_ref", "staff_ref", "mentor_ref")
+# Ids that must be unique within the centre across all its deliveries. (A mentoring
+# pair is listed in every month it is active, so pair_id recurs across months by design.)
+CENTRE_UNIQUE_IDS = {"services": "contact_id", "group_sessions": "session_id",
+                     "events": "event_id", "trainings": "training_id"}
+
 
 # A column's DuckDB type while a delivery is typed and validated (core narrows whole numbers to
 # INTEGER); every other kind is text.
@@ -157,8 +163,3 @@ _STAGED_TYPES = {DATE: "DATE", INT: "BIGINT", YEAR: "BIGINT", NUMBER: "DOUBLE"}
 
 def staged_type(col: Column) -> str:
     return _STAGED_TYPES.get(col.kind, "VARCHAR")
-REF_COLUMNS = ("family_ref", "child_ref", "staff_ref", "mentor_ref")
-# Ids that must be unique within the centre across all its deliveries. (A mentoring
-# pair is listed in every month it is active, so pair_id recurs across months by design.)
-CENTRE_UNIQUE_IDS = {"services": "contact_id", "group_sessions": "session_id",
-                     "events": "event_id", "trainings": "training_id"}

@@ -33,7 +33,6 @@ SEP = "\x1f"
 _PROJECT_TABLES = tuple(t.name for t in C.TABLES.values() if t.has_project)
 
 
-
 def _lit(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 

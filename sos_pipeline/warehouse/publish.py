@@ -37,7 +37,7 @@ import duckdb
 from sos_pipeline import permissions
 from sos_pipeline.config import Paths
 from sos_pipeline.faults import pause_point
-from sos_pipeline.warehouse.db import open_working, writer_lock
+from sos_pipeline.warehouse.db import ident, open_working, writer_lock
 
 # The oldest DuckDB that reads the published file is 1.4 (storage versions are named after the
 # release that introduced them). Raise it only when the analysts' tools have moved on.
@@ -61,10 +61,6 @@ def _fsync(path) -> None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def parquet_tables(con, database: str) -> list[tuple[str, str]]:
@@ -108,7 +104,7 @@ def _carry_comments(con, source: str, target: str) -> int:
         if not comment or have.get(key) == comment or not published(key[1], key[2]):
             continue
         kind, schema, name, *column = key
-        what = ".".join(_ident(x) for x in (target, schema, name, *column))
+        what = ".".join(ident(x) for x in (target, schema, name, *column))
         con.execute(f"COMMENT ON {kind} {what} IS {_literal(comment)}")
         fixed += 1
     return fixed
@@ -119,12 +115,12 @@ def _write_copy(con, source: str, tmp: Path) -> None:
     of STORAGE_VERSION: every schema object with its constraints and comments first, then the
     rows of the tables that are published."""
     con.execute(f"ATTACH {_literal(str(tmp))} AS {PUB} (STORAGE_VERSION {_literal(STORAGE_VERSION)})")
-    con.execute(f"COPY FROM DATABASE {_ident(source)} TO {PUB} (SCHEMA)")
+    con.execute(f"COPY FROM DATABASE {ident(source)} TO {PUB} (SCHEMA)")
     for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? "
                                      "ORDER BY 1, 2", [source]).fetchall():
-        name = f"{_ident(schema)}.{_ident(table)}"
+        name = f"{ident(schema)}.{ident(table)}"
         if published(schema, table):
-            con.execute(f"INSERT INTO {PUB}.{name} SELECT * FROM {_ident(source)}.{name}")
+            con.execute(f"INSERT INTO {PUB}.{name} SELECT * FROM {ident(source)}.{name}")
         else:
             con.execute(f"DROP TABLE {PUB}.{name}")
     _carry_comments(con, source, PUB)
@@ -137,8 +133,8 @@ def _write_parquet(con, folder: Path, published_name: str) -> list[dict]:
     for schema, table in parquet_tables(con, PUB):
         name = f"{schema}.{table}"
         path = folder / f"{name}.parquet"
-        con.execute(f"COPY {PUB}.{_ident(schema)}.{_ident(table)} TO {_literal(str(path))} ({PARQUET_OPTIONS})")
-        rows = con.execute(f"SELECT count(*) FROM {PUB}.{_ident(schema)}.{_ident(table)}").fetchall()[0][0]
+        con.execute(f"COPY {PUB}.{ident(schema)}.{ident(table)} TO {_literal(str(path))} ({PARQUET_OPTIONS})")
+        rows = con.execute(f"SELECT count(*) FROM {PUB}.{ident(schema)}.{ident(table)}").fetchall()[0][0]
         comment = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? "
                               "AND table_name = ?", [PUB, schema, table]).fetchall()[0][0]
         columns = [{"name": c, "type": ty, "nullable": nullable, "comment": cc}
