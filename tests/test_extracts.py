@@ -558,6 +558,47 @@ def test_the_fast_workbook_writer_writes_what_openpyxl_writes(sample, tmp_path):
     assert values[2][:2] == [None, 12345678901234] and values[3][:2] == ["Ķekava\tline", "<5"]
 
 
+def test_rows_written_with_shared_styles_are_the_cells_openpyxl_makes(sample, tmp_path):
+    """to_xlsx makes the first cell of each kind (text, label, hidden, whole number, fraction,
+    percent, euros, date, month, empty) through openpyxl and the next ones directly with that
+    cell's style. A real extract plus a sheet holding every kind several times, written both ways:
+    every part of the two files is the same XML; a text openpyxl refuses is still refused."""
+    import zipfile
+    from dataclasses import replace
+    from xml.etree.ElementTree import canonicalize
+
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    from sos_pipeline.extracts import content, render
+    from sos_pipeline.extracts.labels import Label
+
+    ex = sample_extract(sample, "BAU-FS/PTD", tmp_path)
+    kinds = [content.Column("t", "Teksts", "Text"), content.Column("n", "Skaits", "Number", "number"),
+             content.Column("p", "Daļa", "Share", "percent"), content.Column("e", "Eiro", "Euros", "eur"),
+             content.Column("d", "Datums", "Date", "date"), content.Column("m", "Mēnesis", "Month", "month")]
+    rows = [[Label("Ģimenes", "Families"), 3, 0.25, 1200, dt.date(2014, 1, 31), dt.date(2014, 1, 1)],
+            ["=1+1", 2.5, 1, 99.5, dt.datetime(2014, 2, 1, 12, 0), dt.date(2014, 2, 1)],
+            [content.Hidden("x"), content.Hidden("<5"), None, True, None, None],
+            ["-3", -7, 0.0, 0, dt.date(2015, 3, 1), dt.datetime(2015, 3, 1)]] * 3
+    ex = replace(ex, sheets=[*ex.sheets, content.Sheet("kinds", "Veidi", "Kinds", kinds, rows=rows)])
+    header = [("Virsraksts", "Title")]
+    shared = zipfile.ZipFile(io.BytesIO(render.to_xlsx(ex, {}, header)))
+    own = zipfile.ZipFile(io.BytesIO(render.to_xlsx(ex, {}, header, cell_by_cell=True)))
+    assert shared.namelist() == own.namelist()
+    for name in shared.namelist():
+        if name != "docProps/core.xml":                                       # when it was written
+            assert canonicalize(shared.read(name).decode()) == canonicalize(own.read(name).decode()), name
+    ws = openpyxl.load_workbook(io.BytesIO(render.to_xlsx(ex, {}, header)))["Veidi - Kinds"]
+    got = [[c.value for c in row] for row in ws.iter_rows(min_row=3, max_row=6)]
+    assert got[1][:4] == ["=1+1", 2.5, 1, 99.5] and ws.cell(row=4, column=1).data_type == "s"
+    assert got[2][:4] == ["x", "<5", None, True] and got[3][:4] == ["-3", -7, 0, 0]
+    assert [ws.cell(row=3, column=c).number_format for c in (2, 3, 4)] == ["#,##0", "0%", "#,##0.00"]
+    assert ws.cell(row=4, column=2).number_format == "#,##0.0"
+    bad = replace(ex, sheets=[content.Sheet("bad", "Slikti", "Bad", kinds[:1], rows=[["a"], ["b\x07c"]])])
+    with pytest.raises(IllegalCharacterError):
+        render.to_xlsx(bad, {}, header)
+
+
 def test_monthly_chart_of_a_federation_shows_the_total_and_every_centre_in_grey(sample, tmp_path):
     """Up to six centres: a coloured line each, named in the legend, and the total dashed (the
     sample's two centres). More (a federation of 80 does not fit a legend, and colours would

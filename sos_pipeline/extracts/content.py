@@ -189,9 +189,12 @@ def project_cells(con, project: reference.Project, labels: list[str], memo: supp
     ptds = sorted({r["period"] for r in targets})
     raw = _query(con, "values", project=project.code, periods=[*labels, *(m for m, _ in months), *ptds])
     exact = {(r["indicator"], r["breakdown"], r["centre"], r["period"]): r["value"] for r in raw}
+    in_period: dict[str, set] = {}
+    for (i, b, _, period) in exact:
+        in_period.setdefault(period, set()).add((i, b))
     rows = {}
     for label in labels:
-        present = {(r["indicator"], r["breakdown"]) for r in raw if r["period"] == label}
+        present = set(in_period.get(label, ()))
         # every indicator a project has (reporting rates are for the ALL project only)
         present |= {(i, None) for i, c in cat.items() if not c.all_project_only}
         rows[label] = sorted(present, key=lambda k: (order.get(k[0], 99), k[1] is not None, k[1] or ""))

@@ -32,6 +32,10 @@ def legend(threshold: int) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- CSV
 def csv_text(value) -> str:
+    t = type(value)
+    if t is str or t is int:        # most cells: the checks below, in the order they would apply
+        text = value if t is str else str(value)
+        return "'" + text if text.startswith(FORMULA_START) else text
     if value is None:
         return ""
     if isinstance(value, Hidden):
@@ -54,8 +58,12 @@ def to_csv(sheet: Sheet) -> bytes:
 
 
 # ---------------------------------------------------------------- workbook
-def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]) -> bytes:
+def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]],
+            cell_by_cell: bool = False) -> bytes:
+    """The workbook. `cell_by_cell`: every cell of the sheets' rows through openpyxl's own value
+    binding (what put_data saves; the tests compare the two)."""
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -83,6 +91,38 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
         elif isinstance(v, (int, float)):
             cell.number_format = {"percent": "0%", "eur": "#,##0.00"}.get(
                 kind, "#,##0" if float(v).is_integer() else "#,##0.0")
+        return cell
+
+    protos: dict = {}       # (style, data type) of a data cell, by what decides them
+
+    def put_data(ws, r, c, v, kind="text"):
+        """put() for the rows of a sheet: the first cell of each kind through put(), the next ones
+        made directly with that cell's style and data type. The same cells; openpyxl's binding of
+        each value and its style lookups were most of the time a large workbook took."""
+        t = type(v)
+        if t is Hidden:
+            key, value = ("hidden",), v.marker
+        elif t is str or t is Label:
+            value = str(v)
+            if len(value) > 32767 or ILLEGAL_CHARACTERS_RE.search(value):
+                return put(ws, r, c, v, kind)         # openpyxl cuts or refuses it
+            key = ("text",)
+        elif t is int or t is float:
+            key, value = ("number", kind, float(v).is_integer()), v
+        elif t is dt.date or t is dt.datetime:
+            key, value = (t, kind == "month"), v
+        elif v is None:
+            key, value = ("none",), None
+        else:
+            return put(ws, r, c, v, kind)
+        proto = protos.get(key)
+        if proto is None or cell_by_cell:
+            cell = put(ws, r, c, v, kind)
+            protos[key] = (cell._style, cell.data_type)
+            return cell
+        cell = Cell(ws, row=r, column=c, style_array=proto[0])
+        cell._value, cell.data_type = value, proto[1]
+        ws._cells[(r, c)] = cell
         return cell
 
     title = header[0][1] if header else ""
@@ -116,7 +156,7 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
                 ws.cell(row=r, column=j).alignment = Alignment(wrap_text=True, vertical="top")
         for i, row in enumerate(sheet.rows, first + 2):
             for j, k in enumerate(shown, 1):
-                put(ws, i, j, row[k], sheet.columns[k].kind)
+                put_data(ws, i, j, row[k], sheet.columns[k].kind)
         ws.freeze_panes = ws.cell(row=first + 2, column=1)
         last = get_column_letter(len(columns))
         ws.auto_filter.ref = f"A{first + 1}:{last}{first + 1 + len(sheet.rows)}"

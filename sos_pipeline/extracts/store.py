@@ -130,8 +130,11 @@ def read_numbers(d: Path) -> dict[str, list[list[str]]]:
     return out
 
 
-def csv_numbers(ex: Extract) -> dict[str, list[list[str]]]:
-    return {s.slug: list(csv.reader(io.StringIO(render.to_csv(s).decode("utf-8-sig"))))
+def csv_numbers(ex: Extract, csvs: dict[str, bytes] | None = None) -> dict[str, list[list[str]]]:
+    """An extract's numbers as its CSV files will hold them (`csvs`: those files, by sheet, when
+    already written)."""
+    csvs = csvs or {s.slug: render.to_csv(s) for s in ex.sheets if s.slug in ROW_KEYS}
+    return {s.slug: list(csv.reader(io.StringIO(csvs[s.slug].decode("utf-8-sig"))))
             for s in ex.sheets if s.slug in ROW_KEYS}
 
 
@@ -329,7 +332,8 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
     finals = [v for v in vs if is_final(version_dir(base, v))]
     latest = vs[-1] if vs else None
     last_final = finals[-1] if finals else None
-    new_numbers = csv_numbers(ex)
+    csvs = {s.slug: render.to_csv(s) for s in ex.sheets}   # each sheet's CSV file, written once
+    new_numbers = csv_numbers(ex, csvs)
     if last_final is not None and read_numbers(version_dir(base, last_final)) == new_numbers:
         # The numbers are those already sent: nothing to write; a newer draft is obsolete.
         withdrawn = [v for v in vs if v > last_final]
@@ -355,9 +359,9 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
         changes = diff(read_numbers(old_dir), new_numbers)
         why = reasons(manifest(old_dir), head)
         head["restates"] = {"version": last_final, "changed_cells": len(changes), "because": why}
-    sheets_rows = {s.slug: [[render.csv_text(v) for v in r] for r in s.rows] for s in ex.sheets}
-    fingerprint = sha256(json.dumps({"sheets": sheets_rows, "head": head, "changes": changes},
-                                    sort_keys=True, default=str).encode())
+    # What the files say, but when they were generated: every sheet as its CSV file has it.
+    fingerprint = sha256(json.dumps({"sheets": {slug: sha256(data) for slug, data in csvs.items()},
+                                     "head": head, "changes": changes}, sort_keys=True, default=str).encode())
     if latest == n and manifest(target).get("fingerprint") == fingerprint and intact(target) and not final:
         return Outcome(ep.key, "unchanged", n, target, message="nothing changed since the last build")
     if latest == n and manifest(target).get("fingerprint") == fingerprint and intact(target) and final:
@@ -389,7 +393,7 @@ def save(ex: Extract, reports: Path, ref, final: bool = False) -> Outcome:
                           "divided by all the period's months."))
     ex_out = Extract(**{**ex.__dict__, "sheets": sheets})
     pngs = charts_mod.render(ex_out, cache=reports.parent / ".work" / "charts")
-    files: dict[str, bytes] = {f"{s.slug}.csv": render.to_csv(s) for s in sheets}
+    files: dict[str, bytes] = {f"{s.slug}.csv": csvs.get(s.slug) or render.to_csv(s) for s in sheets}
     files.update(pngs)
     files["report.xlsx"] = render.to_xlsx(ex_out, pngs, header)
     files["report.html"] = render.to_html(ex_out, pngs, header, banner, n).encode("utf-8")

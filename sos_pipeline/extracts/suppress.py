@@ -60,23 +60,33 @@ def total_of(total, parts, weight: float = 1.0) -> Equation:
 
 def holds(eq: Equation, values: Mapping, tol: float = 1e-6) -> bool:
     """True when the equation is satisfied by values (a key missing from values counts as 0)."""
-    return abs(math.fsum(c * values.get(k, 0.0) for k, c in eq.terms)) <= tol
+    get = values.get
+    return abs(math.fsum([c * get(k, 0.0) for k, c in eq.terms])) <= tol
 
 
 Terms = tuple[tuple[Hashable, float], ...]
 
 
-def _normal(equations: Sequence[Equation]) -> list[Terms]:
+class _Reprs(dict):
+    """repr(cell), each computed once (cells are sorted by it, often: a table has ~10^5)."""
+
+    def __missing__(self, k):
+        r = self[k] = repr(k)
+        return r
+
+
+def _normal(equations: Sequence[Equation], reprs: _Reprs | None = None) -> list[Terms]:
     """The sums in a canonical form (a cell listed twice merged, zero coefficients and repeated
     sums dropped, sorted by repr), so that results never depend on the caller's order."""
+    reprs = _Reprs() if reprs is None else reprs
     out = set()
     for eq in equations:
         acc: dict = {}
         for k, c in eq.terms:
             acc[k] = acc.get(k, 0.0) + float(c)
-        if terms := tuple(sorted(((k, c) for k, c in acc.items() if c), key=lambda kc: repr(kc[0]))):
+        if terms := tuple(sorted(((k, c) for k, c in acc.items() if c), key=lambda kc: reprs[kc[0]])):
             out.add(terms)
-    return sorted(out, key=lambda ts: [(repr(k), c) for k, c in ts])
+    return sorted(out, key=lambda ts: [(reprs[k], c) for k, c in ts])
 
 
 def feasible_intervals(values: Mapping[K, float], hidden: Mapping[K, str], equations: Sequence[Equation],
@@ -359,12 +369,13 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
     with the same result as all at once; a part whose inputs are those of a part protected before
     (`memo`, see `Memo`) takes that result without any work: a correction of one month changes
     only the parts holding its figures."""
-    eqs = _normal(equations)
+    reprs = _Reprs()
+    eqs = _normal(equations, reprs)
     for ts in eqs:
         if not holds(Equation(ts), values):
             raise ValueError(f"Equation does not hold on the values: {ts}")
     status: dict = {k: "primary" for k in values if k in sensitive and 0 < values[k] < threshold}
-    for cells, part in components(eqs):
+    for cells, part in components(eqs, reprs):
         sub = {k: values[k] for k in cells if k in values}
         key = memo.key(cells, sub, sensitive, keep, part, threshold) if memo is not None else None
         got = memo.get(key, cells) if key is not None else None
@@ -373,12 +384,13 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
             if key is not None:
                 memo.put(key, cells, got)
         status.update(got)
-    return {k: status[k] for k in sorted(status, key=repr)}
+    return {k: status[k] for k in sorted(status, key=reprs.__getitem__)}
 
 
-def components(eqs: list[Terms]):
+def components(eqs: list[Terms], reprs: _Reprs | None = None):
     """The independent parts of a table: (cells sorted by repr, the sums linking them in their
     canonical order), one per set of cells linked by sums."""
+    reprs = _Reprs() if reprs is None else reprs
     parent: dict = {}
 
     def find(k):
@@ -400,9 +412,9 @@ def components(eqs: list[Terms]):
         parts.setdefault(find(ts[0][0]), []).append(i)
     out = []
     for rows in parts.values():
-        cells = sorted({k for i in rows for k, _ in eqs[i]}, key=repr)
+        cells = sorted({k for i in rows for k, _ in eqs[i]}, key=reprs.__getitem__)
         out.append((cells, [eqs[i] for i in rows]))
-    return sorted(out, key=lambda cp: repr(cp[0][0]))
+    return sorted(out, key=lambda cp: reprs[cp[0][0]])
 
 
 def _protect_part(values: Mapping, sensitive: set, eqs: list[Terms], threshold: int, keep: set) -> dict:
