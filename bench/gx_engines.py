@@ -378,8 +378,9 @@ def break_data(con) -> list[tuple[str, str, int, int]]:
     for rule, table, where, change, skip in BREAKS:
         row = con.execute(f"SELECT _delivery, _row FROM v_{table} WHERE {where} ORDER BY _delivery, _row "
                           f"LIMIT 1 OFFSET {skip}").fetchone()
-        if row is None:
-            raise SystemExit(f"no row of {table} to break for {rule}")
+        if row is None:     # a small federation (4 x 24 has one training a delivery)
+            print(f"  (no row of {table} to break for {rule} in this federation: not tried)")
+            continue
         if change.startswith("INSERT"):
             con.execute(change, list(row))
         else:
