@@ -66,6 +66,7 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
     from openpyxl.drawing.image import Image
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles.cell_style import StyleArray
     from openpyxl.utils import get_column_letter
 
     wb = Workbook()
@@ -118,7 +119,9 @@ def to_xlsx(ex: Extract, charts: dict[str, bytes], header: list[tuple[str, str]]
         proto = protos.get(key)
         if proto is None or cell_by_cell:
             cell = put(ws, r, c, v, kind)
-            protos[key] = (cell._style, cell.data_type)
+            # a copy: a cell's style array is changed in place when a style of it is set later
+            # (the summary's values wrap), which must not reach the cells made from it
+            protos[key] = (None if cell._style is None else StyleArray(cell._style), cell.data_type)
             return cell
         cell = Cell(ws, row=r, column=c, style_array=proto[0])
         cell._value, cell.data_type = value, proto[1]
