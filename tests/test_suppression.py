@@ -308,7 +308,7 @@ def test_the_memo_file_holds_digests_and_positions_never_a_value_and_another_cod
     protect(values, set(values), eqs, memo=memo)
     memo.save()
     saved = json.loads(path.read_text())
-    assert set(saved) == {"code", "parts"} and len(saved["parts"]) == 10
+    assert set(saved) == {"code", "parts", "groups"} and len(saved["parts"]) == 10 and saved["groups"] == {}
     for digest, hidden in saved["parts"].items():
         assert len(digest) == 64 and int(digest, 16) >= 0
         assert all(isinstance(i, int) and 0 <= i < 20 and mark in ("primary", "secondary") for i, mark in hidden)
@@ -422,3 +422,64 @@ def test_a_headline_is_not_hidden_for_a_cell_the_markers_give_away():
     assert sorted(pinned) == sorted(pinned_primaries(values, everything, eqs, 5, set(values)))
     # With T hidden too (the old choice), exactly the same cells are pinned: hiding T bought nothing.
     assert pinned_primaries(values, {**status, "T": "secondary"}, eqs, 5, set(values)) == pinned
+
+
+def _two_indicators(bump: int = 0) -> dict:
+    """contacts and families_served (with its monthly average) at centres A and B and ALL, in two
+    months and the period P1 made of them; every total the sum of its centres."""
+    base = {("contacts", "2020-01"): (3, 9), ("contacts", "2020-02"): (12, 2), ("contacts", "P1"): (15, 11),
+            ("families_served", "2020-01"): (2, 7), ("families_served", "2020-02"): (6, 1),
+            ("families_served", "P1"): (6, 7)}
+    values = {}
+    for (ind, period), (a, b) in base.items():
+        if (ind, period) == ("contacts", "2020-01"):
+            a += bump
+        values.update({(ind, None, "A", period): float(a), (ind, None, "B", period): float(b),
+                       (ind, None, "ALL", period): float(a + b)})
+    for c in ("A", "B", "ALL"):
+        months = [values[("families_served", None, c, m)] for m in ("2020-01", "2020-02")]
+        values[("families_served_monthly_avg", None, c, "P1")] = sum(months) / 2
+    return values
+
+
+def test_an_extracts_memo_skips_the_indicators_whose_cells_are_unchanged(tmp_path):
+    """content._protect_by_indicator: one indicator at a time gives what protect() gives for the
+    whole table; with a memo, an indicator whose cells are as before is not protected again, one
+    whose figures changed is, and the result is what a build without a memo gives."""
+    from sos_pipeline.extracts.content import _protect_by_indicator, equations
+
+    setting = dict(threshold=5, codes=["A", "B"], whole={"P1": ["2020-01", "2020-02"]}, over_time=[],
+                   spans={"P1": 2})
+    values = _two_indicators()
+    everything = set(values)
+    whole_table = protect(values, everything, equations(values, ["A", "B"], setting["whole"], [], setting["spans"]))
+    assert {s for s in whole_table.values()} == {"primary", "secondary"}       # something to hide
+    assert _protect_by_indicator(values, everything, set(), memo=None, **setting) == whole_table
+
+    path = tmp_path / "P.json"
+    memo = Memo(path)
+    assert _protect_by_indicator(values, everything, set(), memo=memo, **setting) == whole_table
+    assert (memo.group_hits, memo.group_misses) == (0, 2)
+    memo.save()
+    memo = Memo(path)
+    assert _protect_by_indicator(values, everything, set(), memo=memo, **setting) == whole_table
+    assert (memo.group_hits, memo.group_misses, memo.hits, memo.misses) == (2, 0, 0, 0)
+    memo.save()
+
+    changed = _two_indicators(bump=2)                      # A: 5 contacts in January, not 3
+    memo = Memo(path)
+    fresh = _protect_by_indicator(changed, set(changed), set(), memo=None, **setting)
+    assert _protect_by_indicator(changed, set(changed), set(), memo=memo, **setting) == fresh
+    assert (memo.group_hits, memo.group_misses) == (1, 1)
+    assert fresh != whole_table                             # A in January is no longer hidden
+    memo.save()
+    # the parts of an indicator taken whole from the memo stay in its file, which holds digests
+    # and positions, never a value
+    assert len(Memo(path).entries) == len(memo.used) > 0
+    import json
+    saved = json.loads(path.read_text())
+    assert len(saved["groups"]) == 2
+    for digest, group in saved["groups"].items():
+        assert len(digest) == 64 and int(digest, 16) >= 0 and set(group) == {"hidden", "parts"}
+        assert all(isinstance(i, int) and mark in ("primary", "secondary") for i, mark in group["hidden"])
+        assert all(part in saved["parts"] for part in group["parts"])

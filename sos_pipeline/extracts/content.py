@@ -9,8 +9,10 @@ one sheet cannot reveal a cell hidden on another.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sos_pipeline import reference
 from sos_pipeline.extracts import labels, suppress
@@ -27,6 +29,9 @@ KEY_FIGURES = ("families_served", "children_served", "families_served_monthly_av
                "families_active_end", "contacts", "service_hours")
 SERIES = ("families_served", "children_served")   # the monthly series and its charts
 ALL = "ALL"
+# What the sums of a project's cells are made by (this module's `equations`): part of what a
+# memo's entry for an indicator rests on (suppress.Memo keys its own code).
+_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -219,13 +224,47 @@ def project_cells(con, project: reference.Project, labels: list[str], memo: supp
     over_time += [(f"PTD-P{n}", [f"PTD-P{n - 1}", f"P{n}"] if n > 1 else [f"P{n}"]),
                   ("PTD", [f"P{k}" for k in range(1, n + 1)]),
                   ("PTD", [p for p in labels if p.isdigit()])]
-    eqs = equations(values, codes, whole, [(t, ps) for t, ps in over_time if ps], spans)
+    over_time = [(t, ps) for t, ps in over_time if ps]
     # Hide the actuals that targets are measured against only when nothing else will do.
     keep = {(r["indicator"], r["breakdown"], r["centre"], p) for r in targets
             for p in (r["period"], "PTD" if r["period"] == "PTD" else r["period"].removeprefix("PTD-"))}
-    status = suppress.protect(values, sensitive, eqs, project.suppression_threshold, keep=keep, memo=memo)
+    status = _protect_by_indicator(values, sensitive, keep, project.suppression_threshold, codes, whole,
+                                   over_time, spans, memo)
     return ProjectCells(values, status, project.suppression_threshold, rows, months, targets,
                         data_end(con))
+
+
+def _protect_by_indicator(values: dict, sensitive: set, keep: set, threshold: int, codes: list[str],
+                          whole: dict, over_time: list, spans: dict, memo: suppress.Memo | None) -> dict:
+    """suppress.protect over the project's cells, one indicator (with its monthly average) at a
+    time: no sum of `equations` links two indicators, so the result is the same as all at once.
+    With a memo, an indicator whose cells, values and markers are all as in a build before takes
+    that build's result without its sums being built again (a correction changes a few
+    indicators of a project, not all)."""
+    import hashlib
+
+    groups: dict[str, dict] = {}
+    for k, v in values.items():
+        groups.setdefault(k[0].removesuffix("_monthly_avg"), {})[k] = v
+    setting = repr((_CODE, threshold, codes, sorted(whole.items()), over_time, sorted(spans.items())))
+    status: dict = {}
+    for name in sorted(groups):
+        sub = groups[name]
+        cells = sorted(sub, key=repr)
+        key = None
+        if memo is not None:
+            key = hashlib.sha256(repr((setting, [(k, sub[k], k in sensitive, k in keep) for k in cells]))
+                                 .encode()).hexdigest()
+            got = memo.group(key, cells)
+            if got is not None:
+                status.update(got)
+                continue
+        got = suppress.protect(sub, sensitive & sub.keys(), equations(sub, codes, whole, over_time, spans),
+                               threshold, keep=keep & sub.keys(), memo=memo)
+        if memo is not None:
+            memo.put_group(key, cells, got, memo.last_parts)
+        status.update(got)
+    return {k: status[k] for k in sorted(status, key=repr)}
 
 
 def collect(con, ep: ExtractPeriod, ref: reference.Reference, cells: ProjectCells | None = None) -> Extract:

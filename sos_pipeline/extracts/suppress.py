@@ -305,7 +305,11 @@ class Memo:
         self.code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
         self.entries: dict[str, list] = {}
         self.used: dict[str, list] = {}
+        self.last_parts: list[str] = []
+        self.groups: dict[str, dict] = {}        # see group()
+        self.used_groups: dict[str, dict] = {}
         self.hits = self.misses = 0
+        self.group_hits = self.group_misses = 0
         if self.path and self.path.exists():
             try:
                 saved = json.loads(self.path.read_text(encoding="utf-8"))
@@ -313,6 +317,28 @@ class Memo:
                 saved = {}
             if isinstance(saved, dict) and saved.get("code") == self.code:
                 self.entries = saved.get("parts", {})
+                self.groups = saved.get("groups", {})
+
+    def group(self, key: str, cells: list) -> dict | None:
+        """A caller's whole group of cells (for extracts: one indicator's), by a digest of
+        everything its sums and its protection follow from (the caller's `key`): what protect()
+        hid in it last time, without building its sums again. The parts protected inside it stay
+        in the memo with it."""
+        got = self.groups.get(key)
+        if got is None:
+            self.group_misses += 1
+            return None
+        self.group_hits += 1
+        self.used_groups[key] = got
+        for part in got["parts"]:
+            if part in self.entries:
+                self.used[part] = self.entries[part]
+        return {cells[i]: mark for i, mark in got["hidden"]}
+
+    def put_group(self, key: str, cells: list, status: dict, parts: list[str]) -> None:
+        index = {k: i for i, k in enumerate(cells)}
+        self.used_groups[key] = self.groups[key] = {
+            "hidden": [[index[k], m] for k, m in status.items() if k in index], "parts": parts}
 
     def key(self, cells: list, values: Mapping, sensitive: set, keep: set, eqs: list[Terms], threshold: int) -> str:
         import hashlib
@@ -341,7 +367,8 @@ class Memo:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"code": self.code, "parts": self.used}), encoding="utf-8")
+        tmp.write_text(json.dumps({"code": self.code, "parts": self.used, "groups": self.used_groups}),
+                       encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -371,6 +398,8 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
     only the parts holding its figures."""
     reprs = _Reprs()
     eqs = _normal(equations, reprs)
+    if memo is not None:
+        memo.last_parts = []        # the keys of this call's parts (Memo.put_group keeps them)
     for ts in eqs:
         if not holds(Equation(ts), values):
             raise ValueError(f"Equation does not hold on the values: {ts}")
@@ -378,6 +407,8 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
     for cells, part in components(eqs, reprs):
         sub = {k: values[k] for k in cells if k in values}
         key = memo.key(cells, sub, sensitive, keep, part, threshold) if memo is not None else None
+        if memo is not None:
+            memo.last_parts.append(key)
         got = memo.get(key, cells) if key is not None else None
         if got is None:
             got = _protect_part(sub, sensitive, part, threshold, keep)
