@@ -131,3 +131,23 @@ def test_a_wrong_type_is_one_plain_message(data_dir, name, centres, projects, ex
     assert message == f"{data_dir / 'reference' / name}: {expected}"
     for word in ("pydantic", "validation error for", "\n"):
         assert word not in message
+
+
+def test_the_files_are_read_again_whenever_their_bytes_change(data_dir):
+    """A refresh asks for the reference data in several steps: the same bytes give the same
+    (immutable) reference without parsing them again; an edit is seen at once, however soon after
+    (same size, same second), and a broken file is refused every time."""
+    shipped = (config.SHIPPED_REFERENCE / "centres.yaml").read_text(encoding="utf-8")
+    _override(data_dir, "centres.yaml", shipped)
+    first = reference.load(data_dir)
+    assert reference.load(data_dir) is first
+    _override(data_dir, "centres.yaml", shipped.replace("Bauska", "Bausk_"))     # the same size
+    edited = reference.load(data_dir)
+    assert edited is not first and "Bausk_" in edited.centres["BAU"].name_lv
+    assert "Bauska" in first.centres["BAU"].name_lv                             # what was given is unchanged
+    _override(data_dir, "centres.yaml", shipped.replace("code: BAU", "code: bau"))
+    for _ in range(2):
+        with pytest.raises(reference.ReferenceError, match="code must be 1-8 upper-case"):
+            reference.load(data_dir)
+    _override(data_dir, "centres.yaml", shipped)
+    assert reference.load(data_dir) is first
