@@ -38,21 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from indicators import federation  # noqa: E402
-
-from sos_pipeline.sample import generator, writers  # noqa: E402
+from federation import simulate_federation  # noqa: E402
 
 TABLES = ("families", "children", "services", "group_sessions", "group_attendance")
-
-
-def deliveries(root: Path, centres: int, months: int) -> Path:
-    source = root / "source"
-    if not source.is_dir():
-        source.mkdir(parents=True)
-        knobs, ref = federation(centres, months)
-        for d in generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False):
-            writers.write_csv_utf8(source, f"{d.centre}_{d.year}-{d.month:02d}", d.tables)
-    return source
 
 
 def best(fn, repeat: int) -> tuple[float, object]:
@@ -150,7 +138,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     root = args.keep or Path(tempfile.mkdtemp(prefix="sos-csv-"))
     try:
-        source = deliveries(root, args.centres, args.months)
+        source, _, _ = simulate_federation(root, args.centres, args.months)
         files = {t: sorted(source.glob(f"*/{t}.csv")) for t in TABLES}
         files = {t: ps for t, ps in files.items() if ps}
         count = sum(map(len, files.values()))

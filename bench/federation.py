@@ -74,6 +74,23 @@ def write_reference(ref_dir: Path, ref) -> None:
     (ref_dir / "projects.yaml").write_text(text, encoding="utf-8")
 
 
+def simulate_federation(root: Path, centres: int, months: int) -> tuple[Path, Path, list[str]]:
+    """root/source (a UTF-8 CSV delivery folder per centre-month, N centres x M months) and
+    root/reference (centres.yaml, projects.yaml) of a simulated federation, written unless
+    root/source is already there (a kept folder). Returns both folders and the deliveries' names."""
+    source, ref_dir = root / "source", root / "reference"
+    if source.is_dir():
+        return source, ref_dir, sorted(p.name for p in source.iterdir() if p.is_dir())
+    source.mkdir(parents=True)
+    knobs, ref = federation(centres, months)
+    names = []
+    for d in generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False):
+        names.append(f"{d.centre}_{d.year}-{d.month:02d}")
+        writers.write_csv_utf8(source, names[-1], d.tables)
+    write_reference(ref_dir, ref)
+    return source, ref_dir, names
+
+
 def run_plain(source: Path) -> tuple[float, int]:
     """The naive figure: bench/plain.sql, best of 3 in this process."""
     from sos_pipeline.warehouse.db import statements
@@ -207,23 +224,14 @@ def main(argv=None) -> int:
     root = args.keep or Path(tempfile.mkdtemp(prefix="sos-federation-"))
     if root.exists():
         shutil.rmtree(root)
-    source, ref_dir = root / "source", root / "reference"
-    source.mkdir(parents=True)
-    knobs, ref = federation(args.centres, args.months)
     t = time.perf_counter()
-    deliveries = generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False)
-    names = []
-    for d in deliveries:
-        name = f"{d.centre}_{d.year}-{d.month:02d}"
-        writers.write_csv_utf8(source, name, d.tables)
-        names.append(name)
-    write_reference(ref_dir, ref)
+    source, ref_dir, names = simulate_federation(root, args.centres, args.months)
+    _, ref = federation(args.centres, args.months)
     files = sum(1 for _ in source.rglob("*.csv"))
     mb = sum(f.stat().st_size for f in source.rglob("*.csv")) / 1e6
     print(f"set-up: {args.centres} centres x {args.months} months = {len(names):,} deliveries, "
           f"{files:,} CSV files, {mb:.0f} MB, written in {time.perf_counter() - t:.0f} s (not measured)")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    del deliveries
 
     key = os.environ.get("SOS_PSEUDONYM_KEY", "bench-key")
     floor_db = root / "floor.duckdb"

@@ -77,18 +77,9 @@ def _stage_dir(root: Path) -> Path:
 
 def capture(root: Path, centres: int, months: int) -> None:
     """Generate (or reuse) the deliveries, load them, keep every round's staged tables."""
-    from federation import write_reference
-    from indicators import federation
+    from federation import simulate_federation
 
-    from sos_pipeline.sample import generator, writers
-
-    source, ref_dir = root / "source", root / "reference"
-    if not source.is_dir():
-        source.mkdir(parents=True)
-        knobs, ref = federation(centres, months)
-        for d in generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False):
-            writers.write_csv_utf8(source, f"{d.centre}_{d.year}-{d.month:02d}", d.tables)
-        write_reference(ref_dir, ref)
+    source, ref_dir, _ = simulate_federation(root, centres, months)
     data = root / "data"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(source, data / "inbox")

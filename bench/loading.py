@@ -26,10 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from federation import write_reference  # noqa: E402
-from indicators import federation  # noqa: E402
-
-from sos_pipeline.sample import generator, writers  # noqa: E402
+from federation import simulate_federation  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -40,13 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", type=int, default=0)
     args = ap.parse_args(argv)
     root = args.keep or Path(tempfile.mkdtemp(prefix="sos-loading-"))
-    source, ref_dir = root / "source", root / "reference"
-    if not source.is_dir():
-        source.mkdir(parents=True)
-        knobs, ref = federation(args.centres, args.months)
-        for d in generator.simulate(seed=2013, knobs=knobs, ref=ref, calibrate=False):
-            writers.write_csv_utf8(source, f"{d.centre}_{d.year}-{d.month:02d}", d.tables)
-        write_reference(ref_dir, ref)
+    source, ref_dir, _ = simulate_federation(root, args.centres, args.months)
     data = root / "data"
     shutil.rmtree(data, ignore_errors=True)
     shutil.copytree(source, data / "inbox")
