@@ -60,15 +60,23 @@ def best(fn, repeat: int) -> tuple[float, object]:
     return min(times), out
 
 
+def _header(paths: list[Path]) -> list[str]:
+    return paths[0].read_text(encoding="utf-8").splitlines()[0].split(",")
+
+
+def _read_csv(header: list[str], extra: str = "") -> str:
+    """read_csv of one parameter (a file or a list of them): the columns given, as text, strictly."""
+    cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
+    return (f"read_csv(?, columns={cols}, header=true, auto_detect=false, strict_mode=true, delim=',', "
+            f"quote='\"', escape='\"'{extra})")
+
+
 def duckdb_all_at_once(files: dict[str, list[Path]]) -> int:
     con = duckdb.connect()
     n = 0
     for table, paths in files.items():
-        header = paths[0].read_text(encoding="utf-8").splitlines()[0].split(",")
-        cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv(?, columns={cols}, header=true, "
-                    "auto_detect=false, strict_mode=true, filename=true, delim=',', quote='\"', "
-                    "escape='\"')", [[str(p) for p in paths]])
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {_read_csv(_header(paths), ', filename=true')}",
+                    [[str(p) for p in paths]])
         n += con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     con.close()
     return n
@@ -77,12 +85,10 @@ def duckdb_all_at_once(files: dict[str, list[Path]]) -> int:
 def duckdb_file_by_file(files: dict[str, list[Path]]) -> int:
     con = duckdb.connect()
     n = 0
-    for table, paths in files.items():
-        header = paths[0].read_text(encoding="utf-8").splitlines()[0].split(",")
-        cols = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
+    for paths in files.values():
+        query = f"SELECT * FROM {_read_csv(_header(paths))}"
         for p in paths:
-            n += len(con.execute(f"SELECT * FROM read_csv(?, columns={cols}, header=true, auto_detect=false, "
-                                 "strict_mode=true, delim=',', quote='\"', escape='\"')", [str(p)]).fetchall())
+            n += len(con.execute(query, [str(p)]).fetchall())
     con.close()
     return n
 
@@ -119,7 +125,7 @@ def hand_over(rows: dict[str, list], files: dict[str, list[Path]]) -> int:
     con = duckdb.connect()
     n = 0
     for table, records in rows.items():
-        header = files[table][0].read_text(encoding="utf-8").splitlines()[0].split(",")
+        header = _header(files[table])
         frame = pd.DataFrame({c: [r[i] for r in records] for i, c in enumerate(header)}, dtype=object)
         con.register("incoming", frame)
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM incoming")
