@@ -328,7 +328,7 @@ def test_refresh_runs_the_check_and_the_cli_says_what_it_found(story):
     # Day 2 (02-12): BAU January (due 02-10) and VAL January (due 02-05) accepted; ISL has no
     # month yet: it passes.
     assert story.due_line(2) == ("Deliveries due: Every centre has delivered its latest month past its "
-                                 "due day (BAU 2021-01, VAL 2021-01).")
+                                 "due day (BAU, VAL 2021-01).")
     # Day 3 (03-04): February is not due yet (BAU 03-10, VAL 03-05): January again, passes.
     assert story.due_line(3).startswith("Deliveries due: Every centre")
     # Day 4 (04-11): March is due everywhere (VAL 04-05, BAU and ISL 04-10).
@@ -405,3 +405,23 @@ def test_a_warehouse_from_before_due_day_gets_the_column(tmp_path):
     assert con.execute("SELECT centre, due_day FROM reporting.centres").fetchall() == [(BAU, 7)]
     assert not [x for x in uncommented(con) if x.startswith("reporting.")]
     con.close()
+
+
+def test_centres_in_the_same_case_are_named_together():
+    """The sentence of the refresh summary and the UI check: one clause per month and case, so a
+    federation's 80 centres late with the same month make one clause, not 80."""
+    from sos_pipeline.defs.publish import due_text
+
+    nov10, oct5 = dt.date(2026, 11, 10), dt.date(2026, 10, 5)
+    overdue = [("A", "2026-10", nov10, "missing"), ("B", "2026-10", nov10, "missing"),
+               ("C", "2026-10", nov10, "rejected"), ("D", "2026-09", oct5, "missing")]
+    assert due_text(overdue, overdue) == (
+        "Overdue: A, B 2026-10 (nothing received, due 2026-11-10); C 2026-10 (rejected, no accepted "
+        "version yet, due 2026-11-10); D 2026-09 (nothing received, due 2026-10-05).")
+    latest = [("A", "2026-10", nov10, "accepted"), ("B", "2026-10", nov10, "accepted"),
+              ("C", "2026-09", oct5, "accepted")]
+    assert due_text(latest, []) == ("Every centre has delivered its latest month past its due day "
+                                    "(A, B 2026-10; C 2026-09).")
+    eighty = [(f"C{i:02d}", "2026-10", nov10, "missing") for i in range(1, 81)]
+    text = due_text(eighty, eighty)
+    assert text.count("nothing received") == 1 and text.startswith("Overdue: C01, C02, C03") and "C80 2026-10" in text

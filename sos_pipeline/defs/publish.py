@@ -63,15 +63,25 @@ def overdue_months(con, today) -> tuple[list[tuple], list[tuple]]:
 
 
 def due_text(latest: list[tuple], overdue: list[tuple]) -> str:
-    """One sentence for the UI and the refresh summary: centre codes and months only."""
+    """One sentence for the UI and the refresh summary: centre codes and months only. Centres in
+    the same case are named together (`C01, C02 2026-10 (nothing received, due 2026-11-10)`), so
+    that a federation of 80 centres late with the same month is one clause, not 80."""
     if overdue:
         what = {"missing": "nothing received", "rejected": "rejected, no accepted version yet"}
-        return "Overdue: " + "; ".join(f"{c} {m} ({what.get(s, s)}, due {d:%Y-%m-%d})"
-                                      for c, m, d, s in overdue) + "."
+        return "Overdue: " + "; ".join(_together(
+            (c, m, f" ({what.get(s, s)}, due {d:%Y-%m-%d})") for c, m, d, s in overdue)) + "."
     if not latest:
         return "No centre has a month past its due day yet."
     return "Every centre has delivered its latest month past its due day (" + \
-        ", ".join(f"{c} {m}" for c, m, _, _ in latest) + ")."
+        "; ".join(_together((c, m, "") for c, m, _, _ in latest)) + ")."
+
+
+def _together(entries) -> list[str]:
+    """(centre, month, what) -> "centre, centre month what", one per month and what, in order."""
+    groups: dict[tuple, list[str]] = {}
+    for centre, month, what in entries:
+        groups.setdefault((month, what), []).append(centre)
+    return [f"{', '.join(centres)} {month}{what}" for (month, what), centres in groups.items()]
 
 
 def deliveries_due_check(warehouse_asset):
