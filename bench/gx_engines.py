@@ -169,10 +169,10 @@ def _duckdb_connection(con, workaround: str):
 
 
 def sql_gx(con, names: list[str], workaround: str, exact: bool):
-    """The suites of suites._gx() (same expectations, kwargs, meta), on SQL table assets."""
+    """The suites of suites._gx() (suites.build_state: same expectations, kwargs, meta), on SQL table
+    assets."""
     import duckdb_engine
     import great_expectations as gx
-    import great_expectations.expectations as gxe
     import sqlalchemy as sa
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -187,23 +187,10 @@ def sql_gx(con, names: list[str], workaround: str, exact: bool):
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     ds = context.data_sources.add_sql("sos_sql", connection_string="duckdb:///:memory:",
                                       kwargs={"creator": lambda: dbapi, "poolclass": sa.pool.StaticPool})
-    batch_definitions, suites, by_key = {}, {}, {}
-    checks = S.plan()
-    for name in names:
-        asset = ds.add_table_asset(name, table_name=f"gx_{name}")
-        batch_definitions[name] = asset.add_batch_definition_whole_table(name)
-        expectations = []
-        for i, check in enumerate(c for c in checks if c.suite == name):
-            key = f"{name}#{i}"
-            by_key[key] = check
-            kwargs = dict(check.kwargs)
-            if check.condition is not None:
-                kwargs["row_condition"] = _sql_condition(check.condition, exact)
-            expectations.append(getattr(gxe, check.expectation)(
-                **kwargs, meta={"check": key, "rules": list(check.rule_ids)}))
-        suites[name] = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
-    by_expectation = {e.meta["check"]: e for s in suites.values() for e in s.expectations}
-    return S._GX(context, batch_definitions, suites, by_key, by_expectation)
+    return S.build_state(context, names,
+                         lambda name: ds.add_table_asset(name, table_name=f"gx_{name}")
+                         .add_batch_definition_whole_table(name),
+                         lambda cond: _sql_condition(cond, exact))
 
 
 def sql_input(con, name: str, mode: str) -> None:

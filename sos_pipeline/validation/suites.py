@@ -326,7 +326,6 @@ def _gx() -> _GX:
             return _STATE
         with deferred_imports(_DEFERRED):
             import great_expectations as gx
-        import great_expectations.expectations as gxe
         from great_expectations.data_context.types.base import ProgressBarsConfig
         from great_expectations.execution_engine import pandas_execution_engine
 
@@ -339,27 +338,36 @@ def _gx() -> _GX:
         context.variables.progress_bars = ProgressBarsConfig(globally=False,
                                                              metric_calculations=False)
         datasource = context.data_sources.add_pandas(_DATASOURCE)
-        batch_definitions, suites, by_key = {}, {}, {}
-        checks = plan()
-        for name in suite_names():
-            asset = datasource.add_dataframe_asset(name)
-            batch_definitions[name] = asset.add_batch_definition_whole_dataframe(name)
-            expectations = []
-            for i, check in enumerate(c for c in checks if c.suite == name):
-                key = f"{name}#{i}"
-                by_key[key] = check
-                kwargs = dict(check.kwargs)
-                if check.condition is not None:
-                    kwargs["row_condition"] = _condition(check.condition)
-                expectations.append(getattr(gxe, check.expectation)(
-                    **kwargs, meta={"check": key, "rules": list(check.rule_ids)}))
-            suites[name] = context.suites.add(gx.ExpectationSuite(name=name,
-                                                                  expectations=expectations))
-        expectations_by_key = {e.meta["check"]: e for suite in suites.values()
-                               for e in suite.expectations}
-        assert set(expectations_by_key) == set(by_key)
-        _STATE = _GX(context, batch_definitions, suites, by_key, expectations_by_key)
+        _STATE = build_state(context, suite_names(),
+                             lambda name: datasource.add_dataframe_asset(name)
+                             .add_batch_definition_whole_dataframe(name), _condition)
         return _STATE
+
+
+def build_state(context, names: Iterable[str], batch_definition, condition) -> _GX:
+    """The suites `names` in a GX context: each with `batch_definition(name)` (where its rows come
+    from) and one expectation per Check of plan(), its row condition `condition(check.condition)`.
+    Also used by bench/gx_engines.py, for the same suites on a SQL datasource."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    batch_definitions, suites, by_key = {}, {}, {}
+    checks = plan()
+    for name in names:
+        batch_definitions[name] = batch_definition(name)
+        expectations = []
+        for i, check in enumerate(c for c in checks if c.suite == name):
+            key = f"{name}#{i}"
+            by_key[key] = check
+            kwargs = dict(check.kwargs)
+            if check.condition is not None:
+                kwargs["row_condition"] = condition(check.condition)
+            expectations.append(getattr(gxe, check.expectation)(
+                **kwargs, meta={"check": key, "rules": list(check.rule_ids)}))
+        suites[name] = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    expectations_by_key = {e.meta["check"]: e for suite in suites.values() for e in suite.expectations}
+    assert set(expectations_by_key) == set(by_key)
+    return _GX(context, batch_definitions, suites, by_key, expectations_by_key)
 
 
 def warm_up() -> None:
