@@ -241,7 +241,9 @@ def _protect_by_indicator(values: dict, sensitive: set, keep: set, threshold: in
     With a memo, an indicator whose cells, values and markers are all as in a build before takes
     that build's result without its sums being built again (a correction changes a few
     indicators of a project, not all)."""
-    import hashlib
+    def protected(sub: dict) -> dict:
+        return suppress.protect(sub, sensitive & sub.keys(), equations(sub, codes, whole, over_time, spans),
+                                threshold, keep=keep & sub.keys(), memo=memo)
 
     groups: dict[str, dict] = {}
     for k, v in values.items():
@@ -250,19 +252,17 @@ def _protect_by_indicator(values: dict, sensitive: set, keep: set, threshold: in
     status: dict = {}
     for name in sorted(groups):
         sub = groups[name]
+        if memo is None:
+            status.update(protected(sub))
+            continue
         cells = sorted(sub, key=repr)
-        key = None
-        if memo is not None:
-            key = hashlib.sha256(repr((setting, [(k, sub[k], k in sensitive, k in keep) for k in cells]))
-                                 .encode()).hexdigest()
-            got = memo.group(key, cells)
-            if got is not None:
-                status.update(got)
-                continue
-        got = suppress.protect(sub, sensitive & sub.keys(), equations(sub, codes, whole, over_time, spans),
-                               threshold, keep=keep & sub.keys(), memo=memo)
-        if memo is not None:
-            memo.put_group(key, cells, got, memo.last_parts)
+        key = hashlib.sha256(repr((setting, [(k, sub[k], k in sensitive, k in keep) for k in cells]))
+                             .encode()).hexdigest()
+        got = memo.group(key, cells)
+        if got is None:
+            before = set(memo.used)
+            got = protected(sub)
+            memo.put_group(key, cells, got, [part for part in memo.used if part not in before])
         status.update(got)
     return {k: status[k] for k in sorted(status, key=repr)}
 

@@ -305,7 +305,6 @@ class Memo:
         self.code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
         self.entries: dict[str, list] = {}
         self.used: dict[str, list] = {}
-        self.last_parts: list[str] = []
         self.groups: dict[str, dict] = {}        # see group()
         self.used_groups: dict[str, dict] = {}
         self.hits = self.misses = 0
@@ -398,8 +397,6 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
     only the parts holding its figures."""
     reprs = _Reprs()
     eqs = _normal(equations, reprs)
-    if memo is not None:
-        memo.last_parts = []        # the keys of this call's parts (Memo.put_group keeps them)
     for ts in eqs:
         if not holds(Equation(ts), values):
             raise ValueError(f"Equation does not hold on the values: {ts}")
@@ -407,8 +404,6 @@ def protect(values: Mapping[K, float], sensitive: set[K], equations: Sequence[Eq
     for cells, part in components(eqs, reprs):
         sub = {k: values[k] for k in cells if k in values}
         key = memo.key(cells, sub, sensitive, keep, part, threshold) if memo is not None else None
-        if memo is not None:
-            memo.last_parts.append(key)
         got = memo.get(key, cells) if key is not None else None
         if got is None:
             got = _protect_part(sub, sensitive, part, threshold, keep)
